@@ -1,0 +1,46 @@
+"""compgraph: build, evaluate, differentiate and draw computational graphs.
+
+>>> import compgraph as cg
+>>> g = cg.parse("a = x*y + z, b = a*(x + x), w = a*b + b")
+>>> values = cg.evaluate(g, x=2, y=3, z=1)
+>>> grads = cg.backward(g, values)
+>>> values.output, grads["x"], grads["y"], grads["z"]
+(224.0, 292.0, 120.0, 60.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .builder import Program, Var
+from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
+                            local_derivatives, numeric_gradients, tangents)
+from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
+                     ParseError, RenderError)
+from .evaluate import Values, evaluate
+from .graph import Graph, GraphBuilder, Node
+from .ops import OPS, Op
+from .parser import parse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CompgraphError", "EvaluationError", "Gradients", "Graph", "GraphBuilder",
+    "GraphvizMissingError", "InputError", "Node", "OPS", "Op", "ParseError", "Program",
+    "RenderError", "Tangents", "Values", "Var", "backward", "check_gradients", "evaluate",
+    "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse", "render",
+    "tangents", "to_dot", "to_networkx",
+]
+
+# Rendering and export pull in graphviz and networkx: import them on first use only, so
+# that evaluating from the command line stays as fast as importing numpy.
+_LAZY = {"to_dot": "compgraph.render", "render": "compgraph.render",
+         "to_networkx": "compgraph.export"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'compgraph' has no attribute {name!r}")

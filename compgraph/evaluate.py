@@ -1,0 +1,190 @@
+"""Forward evaluation: a value for every node of a graph at a point.
+
+>>> from compgraph.parser import parse
+>>> values = evaluate(parse("a = x*y + z, b = a*(x + x), w = a*b + b"), x=2, y=3, z=1)
+>>> values.output, values["a"], values["b"]
+(224.0, 7.0, 28.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import EvaluationError, InputError
+from .graph import CONST, INPUT, Graph
+from .ops import OPS
+
+Value = Any
+
+
+def as_value(raw: Any, name: str = "value") -> Value:
+    """A number or (nested) list as compgraph holds it: a float, or a float64 array.
+
+    >>> as_value(2), as_value([[1, 2], [3, 4]]).shape
+    (2.0, (2, 2))
+    """
+    if isinstance(raw, bool) or isinstance(raw, str) or raw is None:
+        raise InputError(f"{name}: expected a number or a nested list of numbers, got {raw!r}")
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    try:
+        arr = np.array(raw, dtype=float)
+    except (ValueError, TypeError):
+        raise InputError(f"{name}: expected a number or a rectangular nested list of numbers "
+                         f"(a ragged or non-numeric array was given)") from None
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.size == 0:
+        raise InputError(f"{name}: an empty array has nothing to evaluate")
+    return arr
+
+
+def is_finite(v: Value) -> bool:
+    if isinstance(v, np.ndarray):
+        return bool(np.isfinite(v).all())
+    return math.isfinite(v)
+
+
+def point(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> dict[str, Value]:
+    """The value of every input: given ones first, then the program's defaults.
+
+    Raises :class:`InputError` naming an unknown or missing input and the valid names.
+    """
+    given = dict(inputs or {})
+    given.update(kw)
+    names = graph.input_names
+    unknown = [k for k in given if k not in names]
+    if unknown:
+        raise InputError(f"unknown input {unknown[0]!r}; the program's inputs are: "
+                         f"{', '.join(names) or 'none'}")
+    out: dict[str, Value] = {}
+    for i, name in zip(graph.inputs, names):
+        if name in given:
+            out[name] = as_value(given[name], name)
+        elif graph.nodes[i].value is not None:
+            out[name] = graph.nodes[i].value
+        else:
+            missing = [n for n, j in zip(names, graph.inputs)
+                       if n not in given and graph.nodes[j].value is None]
+            raise InputError(f"no value for input{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(missing)}; give "
+                             f"{'them' if len(missing) > 1 else 'it'} (e.g. {missing[0]}=1.0)")
+    return out
+
+
+class Values(Mapping):
+    """The value of every node. Indexing by name gives the newest version of that name.
+
+    ``nodes[i]`` is node ``i``'s value; ``nonfinite`` is the first node, in topological
+    order, whose value is not finite (``None`` when all are).
+    """
+
+    def __init__(self, graph: Graph, nodes: tuple[Value, ...]) -> None:
+        self.graph = graph
+        self.nodes = nodes
+        self.nonfinite: int | None = next(
+            (i for i, v in enumerate(nodes) if not is_finite(v)), None)
+
+    def __getitem__(self, name: str) -> Value:
+        return self.nodes[self.graph.node(name).id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.graph.latest)
+
+    def __len__(self) -> int:
+        return len(self.graph.latest)
+
+    def __repr__(self) -> str:
+        return f"Values({dict(self)!r})"
+
+    @property
+    def output(self) -> Value:
+        return self.nodes[self.graph.output]
+
+    @property
+    def inputs(self) -> dict[str, Value]:
+        return {self.graph.nodes[i].name: self.nodes[i] for i in self.graph.inputs}
+
+    def nonfinite_message(self) -> str | None:
+        """A sentence naming the first non-finite node and where it is, or ``None``."""
+        i = self.nonfinite
+        if i is None:
+            return None
+        return describe_node(self.graph, i, f"the value is not finite ({_kind_of_nonfinite(self.nodes[i])})")
+
+
+def _kind_of_nonfinite(v: Value) -> str:
+    a = np.asarray(v)
+    return "NaN" if np.isnan(a).any() else "infinite"
+
+
+def describe_node(graph: Graph, i: int, what: str) -> str:
+    node = graph.nodes[i]
+    name = graph.labels[i]
+    if node.span is not None and graph.source is not None:
+        from .errors import excerpt
+        line, col, caret = excerpt(graph.source, *node.span)
+        text = " ".join(graph.source[node.span[0]:node.span[1]].split())
+        subject = f"{name} = {text}" if name and name != text else text
+        return f"line {line}, column {col}: {what} at {subject}\n{caret}"
+    label = name or (node.op or node.kind)
+    return f"{what} at {label}"
+
+
+def _shape(v: Value) -> str:
+    return str(tuple(v.shape)) if isinstance(v, np.ndarray) else "scalar"
+
+
+def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> Values:
+    """Evaluate every node; inputs by mapping and/or keywords, the rest from the defaults.
+
+    A non-finite value does not stop evaluation: see ``Values.nonfinite``. Operands whose
+    shapes do not fit raise :class:`EvaluationError` pointing at the operation.
+    """
+    given = point(graph, inputs, **kw)
+    nodes = graph.nodes
+    vals: list[Value] = [None] * len(nodes)
+    for node in nodes:
+        i = node.id
+        kind = node.kind
+        if kind == INPUT:
+            vals[i] = given[node.name]  # type: ignore[index]
+        elif kind == CONST:
+            vals[i] = node.value
+        else:
+            ops = node.operands
+            try:
+                if len(ops) == 2:
+                    vals[i] = OPS[node.op].forward(vals[ops[0]], vals[ops[1]])  # type: ignore[index]
+                else:
+                    vals[i] = OPS[node.op].forward(*[vals[j] for j in ops])  # type: ignore[index]
+            except (ValueError, TypeError, IndexError) as exc:
+                raise _located(graph, i, _why(node.op, [vals[j] for j in ops], exc)) from None
+    return Values(graph, tuple(vals))
+
+
+def _why(op: str, args: list[Value], exc: Exception) -> str:
+    """A sentence for an operation that failed, naming the shapes involved."""
+    label = OPS[op].label
+    shapes = " and ".join(_shape(a) for a in args)
+    if op == "matmul" and all(isinstance(a, np.ndarray) and a.ndim for a in args):
+        a, b = args
+        k = 0 if b.ndim == 1 else -2
+        return (f"cannot apply '@' to shapes {shapes}: the left's last dimension ({a.shape[-1]}) "
+                f"must equal the right's {'only' if b.ndim == 1 else 'second-to-last'} "
+                f"dimension ({b.shape[k]})")
+    if "broadcast" in str(exc):
+        return (f"cannot apply {label!r} to shapes {shapes}: they do not broadcast together "
+                "(NumPy's rules: trailing dimensions must be equal or 1)")
+    return f"cannot apply {label!r} to {shapes}: {exc}"
+
+
+def _located(graph: Graph, i: int, message: str) -> EvaluationError:
+    span = graph.nodes[i].span
+    if span is None or graph.source is None:
+        return EvaluationError(message)
+    return EvaluationError(message, graph.source, *span)

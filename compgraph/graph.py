@@ -1,0 +1,289 @@
+"""The immutable computational graph: nodes with ordered operands, and names bound to them.
+
+A :class:`Graph` is plain data. Nodes are numbered in one topological order (every
+operand before its users), so a forward sweep is a loop over ``range(len(nodes))`` and a
+reverse sweep the same loop backwards: no recursion anywhere. Values, gradients and
+tangents are separate mappings computed from a graph (``compgraph.evaluate``,
+``compgraph.differentiate``); the graph itself never changes.
+
+Graphs are built by :class:`GraphBuilder`, which the language parser and the Python
+builder both use. ``build()`` renumbers nodes canonically (statements in order, each
+statement's expression post-order, operands left to right), so the same computation gives
+an equal graph however it was written down.
+
+>>> b = GraphBuilder()
+>>> x = b.input("x")
+>>> s = b.apply("add", (x, x))
+>>> b.bind("s", s)
+>>> g = b.build()
+>>> [(n.kind, n.op, n.operands) for n in g.nodes]
+[('input', None, ()), ('op', 'add', (0, 0))]
+>>> g.output_name, g.input_names
+('s', ('x',))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterable
+
+import numpy as np
+
+from .errors import ParseError
+from .ops import OPS
+
+Value = Any
+
+INPUT, CONST, OP = "input", "const", "op"
+
+_PRIMES = ("", "′", "″", "‴")
+
+
+def freeze_value(value: Value) -> Value:
+    """Scalars become floats; arrays become read-only float64 arrays (so graphs stay immutable)."""
+    if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
+        arr = np.array(value, dtype=float)
+        if arr.ndim == 0:
+            return float(arr)
+        arr.setflags(write=False)
+        return arr
+    return float(value)
+
+
+def _value_key(v: Value) -> Any:
+    if isinstance(v, np.ndarray):
+        return ("array", v.shape, tuple(v.ravel().tolist()))
+    return v
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One node: an ``input``, a ``const`` or an ``op`` applied to ordered operands.
+
+    ``value`` is a constant's value or an input's default (``None`` when it has none).
+    ``span`` is the ``(start, end)`` offset of the node in the program text, for errors.
+    """
+
+    id: int
+    kind: str
+    op: str | None = None
+    operands: tuple[int, ...] = ()
+    name: str | None = None
+    value: Value = None
+    span: tuple[int, int] | None = None
+
+    def key(self) -> tuple:
+        """What makes two nodes the same (the span does not)."""
+        return (self.id, self.kind, self.op, self.operands, self.name, _value_key(self.value))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and self.key() == other.key()
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A statement ``name = ...``: the name now refers to ``node`` (a new version of it)."""
+
+    name: str
+    node: int
+    span: tuple[int, int] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A computational graph: nodes in topological order, named bindings, one output."""
+
+    nodes: tuple[Node, ...]
+    bindings: tuple[Binding, ...]
+    output: int
+    output_name: str
+    source: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Graph) and self.nodes == other.nodes
+                and self.bindings == other.bindings and self.output == other.output
+                and self.output_name == other.output_name)
+
+    def __hash__(self) -> int:
+        return hash((self.nodes, self.bindings, self.output))
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __repr__(self) -> str:
+        return (f"<Graph {len(self.nodes)} nodes, inputs {', '.join(self.input_names) or '-'}, "
+                f"output {self.output_name}>")
+
+    # --- derived views (computed once, the graph never changes) --------------------------
+
+    @cached_property
+    def inputs(self) -> tuple[int, ...]:
+        """Input node ids, ordered by first appearance."""
+        return tuple(n.id for n in self.nodes if n.kind == INPUT)
+
+    @cached_property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(self.nodes[i].name for i in self.inputs)  # type: ignore[misc]
+
+    @cached_property
+    def versions(self) -> dict[str, tuple[int, ...]]:
+        """Each name's nodes, oldest first: an input is version 0 of its name."""
+        out: dict[str, list[int]] = {}
+        for i in self.inputs:
+            out[self.nodes[i].name] = [i]  # type: ignore[index]
+        for b in self.bindings:
+            seen = out.setdefault(b.name, [])
+            if not seen or seen[-1] != b.node:
+                seen.append(b.node)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def latest(self) -> dict[str, int]:
+        """Each name's newest node, in order of first appearance."""
+        return {name: ids[-1] for name, ids in self.versions.items()}
+
+    @cached_property
+    def labels(self) -> tuple[str | None, ...]:
+        """Each node's display name: ``a``, ``c′`` for a second version, ``s2 = ŷ`` for an alias,
+        ``None`` for an anonymous intermediate or a constant."""
+        names: list[list[str]] = [[] for _ in self.nodes]
+        for name, ids in self.versions.items():
+            for version, i in enumerate(ids):
+                mark = _PRIMES[version] if version < len(_PRIMES) else f"⁽{version}⁾"
+                label = name + mark
+                if label not in names[i]:
+                    names[i].append(label)
+        if not names[self.output]:
+            names[self.output].append(self.output_name)
+        return tuple(" = ".join(n) if n else None for n in names)
+
+    @cached_property
+    def ancestors_of_output(self) -> tuple[bool, ...]:
+        """Whether each node can influence the output (an iterative sweep, newest first)."""
+        flags = [False] * len(self.nodes)
+        flags[self.output] = True
+        for i in range(self.output, -1, -1):
+            if flags[i]:
+                for j in self.nodes[i].operands:
+                    flags[j] = True
+        return tuple(flags)
+
+    @cached_property
+    def depends_on_input(self) -> tuple[bool, ...]:
+        """Whether each node depends on some input (constants and their results do not)."""
+        flags: list[bool] = []
+        for n in self.nodes:
+            flags.append(n.kind == INPUT or (n.kind == OP and any(flags[j] for j in n.operands)))
+        return tuple(flags)
+
+    def topological_order(self) -> range:
+        """Node ids, every operand before its users (the numbering is already topological)."""
+        return range(len(self.nodes))
+
+    def node(self, name: str) -> Node:
+        """The newest node bound to ``name``."""
+        try:
+            return self.nodes[self.latest[name]]
+        except KeyError:
+            raise ParseError(
+                f"no variable named {name!r}; the program has: {', '.join(self.latest) or 'none'}"
+            ) from None
+
+    def with_output(self, name: str | None) -> "Graph":
+        """The same graph with another named variable as its output (``None``: unchanged)."""
+        if name is None or name == self.output_name:
+            return self
+        node = self.node(name)
+        return Graph(self.nodes, self.bindings, node.id, name, self.source)
+
+    def label(self, i: int) -> str | None:
+        return self.labels[i]
+
+
+class GraphBuilder:
+    """Collects nodes and statements in any order; :meth:`build` makes the canonical graph."""
+
+    def __init__(self, source: str | None = None) -> None:
+        self.source = source
+        self._kind: list[str] = []
+        self._op: list[str | None] = []
+        self._operands: list[tuple[int, ...]] = []
+        self._name: list[str | None] = []
+        self._value: list[Value] = []
+        self._span: list[tuple[int, int] | None] = []
+        self._bindings: list[tuple[str, int, tuple[int, int] | None]] = []
+        self._inputs: dict[str, int] = {}
+
+    def _add(self, kind: str, op: str | None, operands: tuple[int, ...], name: str | None,
+             value: Value, span: tuple[int, int] | None) -> int:
+        self._kind.append(kind)
+        self._op.append(op)
+        self._operands.append(operands)
+        self._name.append(name)
+        self._value.append(value)
+        self._span.append(span)
+        return len(self._kind) - 1
+
+    def input(self, name: str, default: Value = None, span: tuple[int, int] | None = None) -> int:
+        """The input called ``name`` (created on first use)."""
+        i = self._inputs.get(name)
+        if i is None:
+            value = None if default is None else freeze_value(default)
+            i = self._inputs[name] = self._add(INPUT, None, (), name, value, span)
+        return i
+
+    def const(self, value: Value, span: tuple[int, int] | None = None) -> int:
+        return self._add(CONST, None, (), None, freeze_value(value), span)
+
+    def apply(self, op: str, operands: Iterable[int], span: tuple[int, int] | None = None) -> int:
+        operands = tuple(operands)
+        record = OPS[op]
+        if len(operands) != record.arity:
+            raise ValueError(f"{op} takes {record.arity} operands, got {len(operands)}")
+        return self._add(OP, op, operands, None, None, span)
+
+    def bind(self, name: str, node: int, span: tuple[int, int] | None = None) -> None:
+        """A statement: ``name`` now refers to ``node``."""
+        self._bindings.append((name, node, span))
+
+    def build(self, output: int | None = None, output_name: str | None = None) -> Graph:
+        """The canonical graph; the output defaults to the last statement's node."""
+        if output is None:
+            if not self._bindings:
+                raise ParseError("empty program: write at least one statement, e.g. y = 2*x")
+            output_name, output, _ = self._bindings[-1]
+        elif output_name is None:
+            output_name = next((b[0] for b in reversed(self._bindings) if b[1] == output), "output")
+        roots = [b[1] for b in self._bindings] + [output]
+        new_id: dict[int, int] = {}
+        order: list[int] = []
+        # Iterative post-order: a stack of (node, next operand to visit).
+        for root in roots:
+            if root in new_id:
+                continue
+            stack = [(root, 0)]
+            while stack:
+                i, k = stack[-1]
+                ops = self._operands[i]
+                while k < len(ops) and ops[k] in new_id:
+                    k += 1
+                if k < len(ops):
+                    stack[-1] = (i, k + 1)
+                    stack.append((ops[k], 0))
+                else:
+                    stack.pop()
+                    if i not in new_id:
+                        new_id[i] = len(order)
+                        order.append(i)
+        nodes = tuple(
+            Node(new, self._kind[old], self._op[old],
+                 tuple(new_id[j] for j in self._operands[old]),
+                 self._name[old], self._value[old], self._span[old])
+            for new, old in enumerate(order)
+        )
+        bindings = tuple(Binding(name, new_id[i], span) for name, i, span in self._bindings)
+        return Graph(nodes, bindings, new_id[output], output_name, self.source)

@@ -1,0 +1,384 @@
+"""The operator registry: one record per operator with its forward and both derivative rules.
+
+Every rule is pure and per operand. A reverse rule ``vjp(g, out, *args)`` maps the
+cotangent ``g`` of the result to this operand's contribution; a forward rule
+``jvp(t, out, *args)`` maps this operand's tangent ``t`` to its part of the result's
+tangent. The engine (``compgraph.differentiate``) sums contributions, skips constants and
+un-broadcasts, so no rule does any of that.
+
+Values are Python floats for scalars and float64 ``numpy`` arrays otherwise; every forward
+handles both, so scalar programs run on plain floats.
+
+>>> OPS["mul"].forward(2.0, 3.0)
+6.0
+>>> OPS["mul"].vjp[0](1.0, 6.0, 2.0, 3.0)  # d(x*y)/dx at (2, 3) is y
+3.0
+>>> sorted(FUNCTIONS)[:4]
+['abs', 'bce', 'cos', 'exp']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+Value = Any  # float | numpy.ndarray
+Rule = Callable[..., Value]
+
+
+@dataclass(frozen=True)
+class Op:
+    """Everything about one operator, in one place."""
+
+    name: str                      # registry key, e.g. "mul"
+    label: str                     # what a picture shows on the block, e.g. "*"
+    arity: int                     # operands in the graph
+    forward: Callable[..., Value]
+    vjp: tuple[Rule, ...]          # reverse rule per operand
+    jvp: tuple[Rule, ...]          # forward rule per operand
+    symbol: str | None = None      # infix or prefix symbol in the language ("*", "-")
+    precedence: int = 100          # printing: 1 (+ -), 2 (* / @), 3 (unary), 4 (**), 100 (call)
+    cost: bool = False             # drawn as a cost square
+    defaults: tuple[float, ...] = ()  # values for omitted trailing arguments
+    doc: str = ""
+
+    @property
+    def min_arity(self) -> int:
+        return self.arity - len(self.defaults)
+
+
+def is_array(v: Value) -> bool:
+    return isinstance(v, np.ndarray)
+
+
+def _scalar_or_array(scalar: Callable, array: Callable) -> Callable:
+    """A forward that runs ``scalar`` on floats and ``array`` on arrays.
+
+    Python's math raises where IEEE arithmetic gives inf or nan (``math.log(0)``,
+    ``1.0/0.0``) and returns complex for ``(-1.0)**0.5``; those cases fall back to numpy so
+    that a non-finite value is reported by the engine instead of crashing.
+    """
+
+    def forward(*args: Value) -> Value:
+        if any(isinstance(a, np.ndarray) for a in args):
+            return array(*args)
+        try:
+            out = scalar(*args)
+        except (ArithmeticError, ValueError):
+            out = None
+        if type(out) is not float:
+            with np.errstate(all="ignore"):
+                out = float(array(*(np.float64(a) for a in args)))
+        return out
+
+    return forward
+
+
+def _const_like(x: Value, c: float) -> Value:
+    return np.full(np.shape(x), c) if is_array(x) else c
+
+
+def _where(cond_array, cond_scalar: bool, a: Value, b: Value) -> Value:
+    return np.where(cond_array, a, b) if is_array(cond_array) else (a if cond_scalar else b)
+
+
+# --- elementwise helpers -------------------------------------------------------------------
+
+def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
+           deriv: Callable[[Value, Value], Value], doc: str) -> Op:
+    """An elementwise one-operand op given its derivative ``deriv(x, out)``."""
+    return Op(
+        name=name, label=label, arity=1,
+        forward=_scalar_or_array(f_scalar, f_array),
+        vjp=(lambda g, out, x: g * deriv(x, out),),
+        jvp=(lambda t, out, x: t * deriv(x, out),),
+        doc=doc,
+    )
+
+
+def _binary(name: str, label: str, symbol: str | None, precedence: int,
+            f: Callable, f_array: Callable, dx: Callable, dy: Callable, doc: str,
+            defaults: tuple[float, ...] = ()) -> Op:
+    """An elementwise two-operand op given its partials ``dx(x, y, out)``, ``dy(x, y, out)``."""
+    return Op(
+        name=name, label=label, arity=2, symbol=symbol, precedence=precedence,
+        forward=_scalar_or_array(f, f_array),
+        vjp=(lambda g, out, x, y: g * dx(x, y, out), lambda g, out, x, y: g * dy(x, y, out)),
+        jvp=(lambda t, out, x, y: t * dx(x, y, out), lambda t, out, x, y: t * dy(x, y, out)),
+        doc=doc, defaults=defaults,
+    )
+
+
+# --- scalar helpers that keep IEEE semantics -------------------------------------------------
+
+def _relu_d(x: Value, out: Value) -> Value:
+    return (x > 0) * 1.0 if is_array(x) else (1.0 if x > 0 else 0.0)
+
+
+def _abs_d(x: Value, out: Value) -> Value:
+    return np.sign(x) if is_array(x) else (1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else math.nan))
+
+
+def _sigmoid_scalar(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _softplus_scalar(x: float) -> float:
+    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_erf_array = np.vectorize(math.erf, otypes=[float])
+
+
+def _phi_cdf(x: Value) -> Value:
+    if is_array(x):
+        return 0.5 * (1.0 + _erf_array(x * _SQRT1_2))
+    return 0.5 * (1.0 + math.erf(x * _SQRT1_2))
+
+
+def _phi_pdf(x: Value) -> Value:
+    return _INV_SQRT_2PI * (np.exp(-0.5 * x * x) if is_array(x) else math.exp(-0.5 * x * x))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_tanh(x: Value) -> Value:
+    th = np.tanh if is_array(x) else math.tanh
+    return 0.5 * x * (1.0 + th(_GELU_C * (x + 0.044715 * x ** 3)))
+
+
+def _gelu_tanh_d(x: Value, out: Value) -> Value:
+    th = np.tanh if is_array(x) else math.tanh
+    u = _GELU_C * (x + 0.044715 * x ** 3)
+    t = th(u)
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+
+
+def _log(x: Value) -> Value:
+    return np.log(x) if is_array(x) else math.log(x)
+
+
+def _pow_dy(x: Value, y: Value, out: Value) -> Value:
+    """d(x**y)/dy = out * log(x), taken as 0 where x == 0 and y >= 0 (as PyTorch does)."""
+    if is_array(x) or is_array(y):
+        with np.errstate(all="ignore"):
+            return np.where((np.asarray(x) == 0) & (np.asarray(y) >= 0), 0.0, out * np.log(x))
+    if x == 0 and y >= 0:
+        return 0.0
+    if x < 0:
+        return math.nan
+    return out * math.log(x)
+
+
+def _pow_dx(x: Value, y: Value, out: Value) -> Value:
+    if is_array(x) or is_array(y):
+        with np.errstate(all="ignore"):
+            return y * np.power(x, y - 1.0)
+    return y * _POW(x, y - 1.0)
+
+
+# --- matmul ---------------------------------------------------------------------------------
+
+def _matmul_check(a: Value, b: Value) -> None:
+    if not (is_array(a) and is_array(b)) or a.ndim == 0 or b.ndim == 0:
+        raise ValueError("'@' multiplies arrays (vectors or matrices); use '*' for scalars")
+
+
+def _matmul(a: Value, b: Value) -> Value:
+    _matmul_check(a, b)
+    out = np.matmul(a, b)
+    return float(out) if out.ndim == 0 else out
+
+
+def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    g = np.asarray(g)
+    if a.ndim == 1:
+        g = np.expand_dims(g, -2)
+    if b.ndim == 1:
+        g = np.expand_dims(g, -1)
+    b2 = b[:, None] if b.ndim == 1 else b
+    da = np.matmul(g, np.swapaxes(b2, -1, -2))
+    return da[..., 0, :] if a.ndim == 1 else da
+
+
+def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    g = np.asarray(g)
+    if a.ndim == 1:
+        g = np.expand_dims(g, -2)
+    if b.ndim == 1:
+        g = np.expand_dims(g, -1)
+    a2 = a[None, :] if a.ndim == 1 else a
+    db = np.matmul(np.swapaxes(a2, -1, -2), g)
+    return db[..., 0] if b.ndim == 1 else db
+
+
+def _as_value(v: Value) -> Value:
+    """Reductions give numpy scalars; keep scalars as Python floats."""
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def _transpose(x: Value) -> Value:
+    return np.transpose(x) if is_array(x) else x
+
+
+def _size(x: Value) -> int:
+    return x.size if is_array(x) else 1
+
+
+def _bce_forward(yhat: Value, y: Value) -> Value:
+    with np.errstate(all="ignore"):
+        terms = -(y * np.log(yhat) + (1.0 - y) * np.log(1.0 - yhat))
+    return _as_value(np.mean(terms))
+
+
+def _bce_d_yhat(yhat: Value, y: Value) -> Value:
+    k = max(_size(yhat), _size(y))
+    with np.errstate(all="ignore"):
+        return (yhat - y) / (yhat * (1.0 - yhat)) / k
+
+
+def _bce_d_y(yhat: Value, y: Value) -> Value:
+    k = max(_size(yhat), _size(y))
+    with np.errstate(all="ignore"):
+        return (np.log(1.0 - yhat) - np.log(yhat)) / k
+
+
+def _POW(x: float, y: float) -> float:
+    return x ** y
+
+
+def _div_array(x: Value, y: Value) -> Value:
+    with np.errstate(all="ignore"):
+        return np.divide(x, y)
+
+
+def _ew(fn: Callable) -> Callable:
+    """A numpy forward run with floating-point warnings silenced (the engine reports them)."""
+
+    def run(*args: Value) -> Value:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+
+    return run
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+_RECORDS: list[Op] = [
+    # Infix arithmetic. Precedence is Python's: + - (1) < * / @ (2) < unary (3) < ** (4).
+    Op("add", "+", 2, symbol="+", precedence=1,
+       forward=_scalar_or_array(lambda x, y: x + y, _ew(np.add)),
+       vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g),
+       jvp=(lambda t, out, x, y: t, lambda t, out, x, y: t),
+       doc="x + y"),
+    Op("sub", "−", 2, symbol="-", precedence=1,
+       forward=_scalar_or_array(lambda x, y: x - y, _ew(np.subtract)),
+       vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
+       jvp=(lambda t, out, x, y: t, lambda t, out, x, y: -t),
+       doc="x - y"),
+    _binary("mul", "*", "*", 2, lambda x, y: x * y, _ew(np.multiply),
+            lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
+    Op("div", "/", 2, symbol="/", precedence=2,
+       forward=_scalar_or_array(lambda x, y: x / y, _div_array),
+       vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
+       jvp=(lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y),
+       doc="x / y (elementwise)"),
+    _binary("pow", "**", "**", 4, _POW, _ew(np.power), _pow_dx, _pow_dy, "x ** y (elementwise)"),
+    Op("matmul", "@", 2, symbol="@", precedence=2,
+       forward=_matmul,
+       vjp=(_matmul_vjp_a, _matmul_vjp_b),
+       jvp=(lambda t, out, a, b: _as_value(np.matmul(t, b)),
+            lambda t, out, a, b: _as_value(np.matmul(a, t))),
+       doc="a @ b, as numpy.matmul"),
+    Op("neg", "−", 1, symbol="-", precedence=3,
+       forward=lambda x: -x,
+       vjp=(lambda g, out, x: -g,),
+       jvp=(lambda t, out, x: -t,),
+       doc="-x"),
+    # Functions.
+    _unary("relu", "relu", lambda x: x if x > 0 else 0.0, lambda x: np.maximum(x, 0.0),
+           _relu_d, "max(x, 0); relu'(0) = 0"),
+    _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)"),
+    _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),
+           "1 / (1 + exp(-x))"),
+    _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x"),
+    _unary("log", "log", math.log, _ew(np.log), lambda x, out: 1.0 / x, "natural logarithm"),
+    _unary("sin", "sin", math.sin, np.sin,
+           lambda x, out: np.cos(x) if is_array(x) else math.cos(x), "sin(x)"),
+    _unary("cos", "cos", math.cos, np.cos,
+           lambda x, out: -(np.sin(x) if is_array(x) else math.sin(x)), "cos(x)"),
+    _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), lambda x, out: 0.5 / out, "square root"),
+    _unary("abs", "abs", abs, np.abs, _abs_d, "|x|; abs'(0) = 0"),
+    _unary("sign", "sign", _sign, np.sign, lambda x, out: _const_like(x, 0.0),
+           "-1, 0 or 1; derivative 0 everywhere"),
+    _unary("gelu", "gelu", lambda x: x * _phi_cdf(x), lambda x: x * _phi_cdf(x),
+           lambda x, out: _phi_cdf(x) + x * _phi_pdf(x), "x * Phi(x), exact (erf) form"),
+    _unary("gelu_tanh", "gelu", _gelu_tanh, _gelu_tanh, _gelu_tanh_d,
+           "gelu's tanh approximation"),
+    _unary("softplus", "softplus", _softplus_scalar, lambda x: np.logaddexp(0.0, x),
+           lambda x, out: _sigmoid_scalar(x) if not is_array(x) else _sigmoid_array(x),
+           "log(1 + exp(x))"),
+    _binary("leaky_relu", "leaky_relu", None, 100,
+            lambda x, s: x if x > 0 else s * x, lambda x, s: np.where(x > 0, x, s * x),
+            lambda x, s, out: _where(x > 0, x > 0, 1.0, s) * 1.0,
+            lambda x, s, out: _where(x > 0, x > 0, 0.0, x) * 1.0,
+            "x if x > 0 else slope * x; slope defaults to 0.01; derivative at 0 is slope",
+            defaults=(0.01,)),
+    Op("sum", "Σ", 1,
+       forward=lambda x: _as_value(np.sum(x)) if is_array(x) else x,
+       vjp=(lambda g, out, x: np.broadcast_to(g, np.shape(x)) if is_array(x) else g,),
+       jvp=(lambda t, out, x: _as_value(np.sum(t)),),
+       doc="sum of all elements"),
+    Op("mean", "mean", 1,
+       forward=lambda x: _as_value(np.mean(x)) if is_array(x) else x,
+       vjp=(lambda g, out, x: np.broadcast_to(g / x.size, x.shape) if is_array(x) else g,),
+       jvp=(lambda t, out, x: _as_value(np.mean(t)) if is_array(x) else t,),
+       doc="mean of all elements"),
+    Op("transpose", "ᵀ", 1,
+       forward=_transpose,
+       vjp=(lambda g, out, x: _transpose(g),),
+       jvp=(lambda t, out, x: _transpose(t),),
+       doc="matrix transpose (reverses all axes)"),
+    Op("mse", "mse", 2, cost=True,
+       forward=lambda yhat, y: _as_value(np.sum(np.square(np.subtract(yhat, y)))),
+       vjp=(lambda g, out, yhat, y: g * 2.0 * (yhat - y), lambda g, out, yhat, y: g * -2.0 * (yhat - y)),
+       jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * 2.0 * (yhat - y))),
+            lambda t, out, yhat, y: _as_value(np.sum(t * -2.0 * (yhat - y)))),
+       doc="squared error ||yhat - y||**2, as the homework defines it (no 1/K)"),
+    Op("bce", "bce", 2, cost=True,
+       forward=_bce_forward,
+       vjp=(lambda g, out, yhat, y: g * _bce_d_yhat(yhat, y), lambda g, out, yhat, y: g * _bce_d_y(yhat, y)),
+       jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_yhat(yhat, y))),
+            lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_y(yhat, y)))),
+       doc="binary cross-entropy (1/K) sum -[y log yhat + (1-y) log(1-yhat)]"),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _RECORDS}
+"""Every operator by name."""
+
+BINARY: dict[str, Op] = {op.symbol: op for op in _RECORDS if op.symbol and op.arity == 2}
+"""Infix operators by symbol: ``+ - * / ** @``."""
+
+UNARY: dict[str, Op] = {op.symbol: op for op in _RECORDS if op.symbol and op.arity == 1}
+"""Prefix operators by symbol: ``-``."""
+
+FUNCTIONS: dict[str, Op] = {op.name: op for op in _RECORDS if op.symbol is None}
+"""Operators written as calls, ``relu(x)``, by name."""

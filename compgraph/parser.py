@@ -1,0 +1,357 @@
+"""The language: parses a program into a :class:`~compgraph.graph.Graph`.
+
+An operator-precedence parser with explicit stacks (no recursion), so 2,000 nested
+parentheses parse as easily as two. Precedence is Python's: ``+ -`` < ``* / @`` < unary
+``- +`` < ``**`` (right-associative, its right side may carry a sign), so ``-x**2`` is
+``-(x**2)`` and ``2**-1`` is ``2**(-1)``.
+
+>>> g = parse("a = x*y + z, b = a*(x + x), w = a*b + b")
+>>> g.input_names, g.output_name
+(('x', 'y', 'z'), 'w')
+>>> parse("y = rleu(x)")
+Traceback (most recent call last):
+  ...
+compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you mean 'relu'?); known functions: abs, bce, cos, exp, gelu, gelu_tanh, leaky_relu, log, mean, mse, relu, sigmoid, sign, sin, softplus, sqrt, sum, tanh, transpose
+  y = rleu(x)
+      ^^^^
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from .errors import ParseError
+from .graph import Graph, GraphBuilder
+from .lexer import Token, tokenize
+from .ops import BINARY, FUNCTIONS, OPS
+
+_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+_UNARY_PRECEDENCE = 3
+_MAX_ARRAY_DIMS = 32
+
+# Operator-stack entries: (kind, payload, start, end, base)
+#   kind "bin": payload = Op;  "neg": unary minus;  "paren": a group;
+#   "call": payload = function name, base = operand-stack height at the call's start.
+
+
+class _Operand:
+    """An entry of the operand stack: a node plus where its text is."""
+
+    __slots__ = ("node", "start", "end", "literal")
+
+    def __init__(self, node: int, start: int, end: int, literal: object = None) -> None:
+        self.node = node
+        self.start = start
+        self.end = end
+        self.literal = literal  # the number or nested list, when the operand is a bare literal
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = tokenize(source)
+        self.builder = GraphBuilder(source)
+        self.scope: dict[str, int] = {}   # name -> newest node
+        self.pos = 0
+
+    # --- errors -------------------------------------------------------------------------
+
+    def error(self, message: str, start: int, end: int | None = None) -> ParseError:
+        return ParseError(message, self.source, start, end)
+
+    def describe(self, tok: Token) -> str:
+        if tok.kind == "EOF":
+            return "the end of the program"
+        if tok.kind == "SEP":
+            return "the end of the line" if tok.text == "\n" else f"{tok.text!r}"
+        return f"{tok.text!r}"
+
+    # --- program ------------------------------------------------------------------------
+
+    def program(self, output: str | None) -> Graph:
+        tokens = self.tokens
+        last_expr: tuple[int, str] | None = None
+        while tokens[self.pos].kind != "EOF":
+            tok = tokens[self.pos]
+            if tok.kind == "SEP":
+                self.pos += 1
+                continue
+            if last_expr is not None:
+                raise self.error("an expression's value is unused; assign it to a name "
+                                 "(e.g. y = ...) or make it the last line", *self._stmt_span)
+            nxt = tokens[self.pos + 1]
+            if tok.kind == "NAME" and nxt.kind == "ASSIGN":
+                self.pos += 2
+                self.assignment(tok, nxt)
+            else:
+                start = tok.start
+                operand = self.expression()
+                end = operand.end
+                self._stmt_span = (start, end)
+                last_expr = (operand.node, " ".join(self.source[start:end].split()))
+        if not self.builder._bindings and last_expr is None:
+            raise self.error("empty program: write at least one statement, e.g. y = 2*x", 0, 1)
+        if output is not None:
+            if output not in self.scope:
+                known = ", ".join(sorted(self.scope)) or "none"
+                raise ParseError(f"no variable named {output!r} to use as the output; "
+                                 f"the program has: {known}")
+            return self.builder.build(self.scope[output], output)
+        if last_expr is not None:
+            return self.builder.build(*last_expr)
+        return self.builder.build()
+
+    def assignment(self, target: Token, assign: Token) -> None:
+        name = target.text
+        operand = self.expression()
+        if assign.text in _AUGMENTED:
+            left = self.read(name, target.start, target.end)
+            node = self.builder.apply(_AUGMENTED[assign.text], (left, operand.node),
+                                      (target.start, operand.end))
+        elif operand.literal is not None and name not in self.scope:
+            # `x = 2.0` or `W = [[1, 2], [3, 4]]`: an input with a default value.
+            node = self.builder.input(name, operand.literal, (target.start, target.end))
+        else:
+            node = operand.node
+        self.builder.bind(name, node, (target.start, operand.end))
+        self.scope[name] = node
+
+    def read(self, name: str, start: int, end: int) -> int:
+        node = self.scope.get(name)
+        if node is None:
+            node = self.scope[name] = self.builder.input(name, span=(start, end))
+        return node
+
+    # --- expressions --------------------------------------------------------------------
+
+    def expression(self) -> _Operand:
+        """Parse one expression up to a statement separator; leave ``pos`` on it."""
+        tokens = self.tokens
+        builder = self.builder
+        operands: list[_Operand] = []
+        stack: list[tuple] = []
+        expect_operand = True
+        prev: Token | None = None
+
+        def reduce() -> None:
+            kind, payload, start, end, base = stack.pop()
+            if kind == "neg":
+                x = operands.pop()
+                if x.literal is not None and not isinstance(x.literal, list):
+                    value = -x.literal
+                    operands.append(_Operand(builder.const(value, (start, x.end)), start, x.end, value))
+                else:
+                    node = builder.apply("neg", (x.node,), (start, x.end))
+                    operands.append(_Operand(node, start, x.end))
+            else:  # "bin"
+                b = operands.pop()
+                a = operands.pop()
+                node = builder.apply(payload.name, (a.node, b.node), (a.start, b.end))
+                operands.append(_Operand(node, a.start, b.end))
+
+        while True:
+            tok = tokens[self.pos]
+            kind = tok.kind
+            if expect_operand:
+                if kind == "NUM":
+                    value = float(tok.text.replace("_", ""))
+                    operands.append(_Operand(builder.const(value, (tok.start, tok.end)),
+                                             tok.start, tok.end, value))
+                    expect_operand = False
+                elif kind == "NAME":
+                    if tokens[self.pos + 1].kind == "LPAR":
+                        self.function(tok)
+                        stack.append(("call", tok.text, tok.start, tok.end, len(operands)))
+                        self.pos += 1  # the "("
+                        if tokens[self.pos + 1].kind == "RPAR":
+                            self.pos += 1
+                            self.finish_call(stack.pop(), operands, tokens[self.pos])
+                            expect_operand = False
+                    else:
+                        node = self.read(tok.text, tok.start, tok.end)
+                        operands.append(_Operand(node, tok.start, tok.end))
+                        expect_operand = False
+                elif kind == "LPAR":
+                    stack.append(("paren", None, tok.start, tok.end, len(operands)))
+                elif kind == "LBRK":
+                    operands.append(self.array())
+                    expect_operand = False
+                elif kind == "OP" and tok.text in "-+":
+                    if tok.text == "-":
+                        stack.append(("neg", None, tok.start, tok.end, 0))
+                else:
+                    raise self.missing_operand(tok, prev, stack)
+            else:
+                if kind == "OP":
+                    op = BINARY[tok.text]
+                    p = op.precedence
+                    right = tok.text == "**"
+                    while stack and stack[-1][0] in ("bin", "neg"):
+                        top = stack[-1]
+                        tp = top[1].precedence if top[0] == "bin" else _UNARY_PRECEDENCE
+                        if tp > p or (tp == p and not right):
+                            reduce()
+                        else:
+                            break
+                    stack.append(("bin", op, tok.start, tok.end, 0))
+                    expect_operand = True
+                elif kind in ("RPAR", "RBRK", "COMMA"):
+                    while stack and stack[-1][0] in ("bin", "neg"):
+                        reduce()
+                    if not stack:
+                        if kind == "COMMA":
+                            raise self.error("a comma outside a call or an array", tok.start, tok.end)
+                        raise self.error(f"unmatched {tok.text!r}", tok.start, tok.end)
+                    frame = stack[-1]
+                    if kind == "COMMA":
+                        if frame[0] != "call":
+                            raise self.error("a comma inside parentheses: tuples are not part "
+                                             "of the language", tok.start, tok.end)
+                        expect_operand = True
+                    elif kind == "RBRK":
+                        raise self.error(f"unmatched ']' (the open bracket is "
+                                         f"{self.source[frame[2]:frame[3]]!r})", tok.start, tok.end)
+                    else:
+                        stack.pop()
+                        if frame[0] == "call":
+                            self.finish_call(frame, operands, tok)
+                        else:
+                            inner = operands[-1]
+                            inner.start, inner.end = frame[2], tok.end
+                            inner.literal = None if isinstance(inner.literal, list) else inner.literal
+                elif kind in ("SEP", "EOF"):
+                    break
+                elif kind == "ASSIGN":
+                    raise self.error(f"cannot assign here: the left of {tok.text!r} must be a "
+                                     "single name", self._statement_start(), tok.end)
+                else:
+                    raise self.error(f"expected an operator (such as '*') before "
+                                     f"{self.describe(tok)}", tok.start, tok.end)
+            prev = tok
+            self.pos += 1
+
+        while stack:
+            if stack[-1][0] in ("paren", "call"):
+                frame = stack[-1]
+                raise self.error(f"{self.source[frame[3] - 1]!r} is never closed",
+                                 frame[3] - 1, frame[3])
+            reduce()
+        return operands[-1]
+
+    def missing_operand(self, tok: Token, prev: Token | None, stack: list) -> ParseError:
+        if tok.kind in ("SEP", "EOF") and prev is not None and prev.kind == "OP":
+            return self.error(f"dangling operator {prev.text!r}: it needs something on its right",
+                              prev.start, prev.end)
+        if tok.kind in ("SEP", "EOF") and stack and stack[-1][0] in ("paren", "call"):
+            frame = stack[-1]
+            return self.error(f"{self.source[frame[3] - 1]!r} is never closed", frame[3] - 1, frame[3])
+        if tok.kind in ("SEP", "EOF"):
+            return self.error("expected an expression after '='", tok.start, tok.end + 1)
+        if tok.kind == "RPAR" and stack and stack[-1][0] == "paren":
+            return self.error("empty parentheses", stack[-1][2], tok.end)
+        if tok.kind == "ASSIGN":
+            return self.error(f"unexpected {tok.text!r}: write one assignment per statement",
+                              tok.start, tok.end)
+        return self.error(f"expected a number, a name or '(' but found {self.describe(tok)}",
+                          tok.start, tok.end)
+
+    def _statement_start(self) -> int:
+        i = self.pos
+        while i > 0 and self.tokens[i - 1].kind != "SEP":
+            i -= 1
+        return self.tokens[i].start
+
+    def function(self, tok: Token) -> None:
+        if tok.text not in FUNCTIONS:
+            close = difflib.get_close_matches(tok.text, FUNCTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise self.error(f"unknown function {tok.text!r}{hint}; known functions: "
+                             f"{', '.join(sorted(FUNCTIONS))}", tok.start, tok.end)
+
+    def finish_call(self, frame: tuple, operands: list[_Operand], close: Token) -> None:
+        _, name, start, end, base = frame
+        op = FUNCTIONS[name]
+        args = operands[base:]
+        del operands[base:]
+        if not op.min_arity <= len(args) <= op.arity:
+            want = (f"{op.arity}" if op.min_arity == op.arity
+                    else f"{op.min_arity} or {op.arity}")
+            plural = "" if op.arity == 1 else "s"
+            raise self.error(f"{name}() takes {want} argument{plural}, got {len(args)}",
+                             start, close.end)
+        nodes = [a.node for a in args]
+        for value in op.defaults[len(args) - op.min_arity:]:
+            nodes.append(self.builder.const(value, (start, close.end)))
+        node = self.builder.apply(op.name, nodes, (start, close.end))
+        operands.append(_Operand(node, start, close.end))
+
+    def array(self) -> _Operand:
+        """An array literal of numbers, nested for matrices; ``pos`` ends on its ``]``."""
+        tokens = self.tokens
+        open_tok = tokens[self.pos]
+        rows: list[tuple[list, int]] = [([], open_tok.start)]   # (elements, start offset)
+        spans: dict[int, tuple[int, int]] = {}
+        self.pos += 1
+        expect_item = True
+        while True:
+            tok = tokens[self.pos]
+            if expect_item:
+                if tok.kind == "LBRK":
+                    if len(rows) >= _MAX_ARRAY_DIMS:
+                        raise self.error(f"array literal nested deeper than {_MAX_ARRAY_DIMS}",
+                                         tok.start, tok.end)
+                    rows.append(([], tok.start))
+                    self.pos += 1
+                    continue
+                sign = 1.0
+                start = tok.start
+                if tok.kind == "OP" and tok.text in "-+":
+                    sign = -1.0 if tok.text == "-" else 1.0
+                    self.pos += 1
+                    tok = tokens[self.pos]
+                if tok.kind == "RBRK" and not rows[-1][0] and sign == 1.0 and start == tok.start:
+                    raise self.error("empty array literal", rows[-1][1], tok.end)
+                if tok.kind != "NUM":
+                    what = ("a name" if tok.kind == "NAME" else self.describe(tok))
+                    raise self.error(f"array literals hold numbers only, found {what}",
+                                     tok.start, tok.end)
+                rows[-1][0].append(sign * float(tok.text.replace("_", "")))
+                expect_item = False
+            else:
+                if tok.kind == "COMMA":
+                    expect_item = True
+                elif tok.kind == "RBRK":
+                    items, start = rows.pop()
+                    spans[id(items)] = (start, tok.end)
+                    self._check_rectangular(items, spans)
+                    if not rows:
+                        return _Operand(self.builder.const(items, (start, tok.end)),
+                                        start, tok.end, items)
+                    rows[-1][0].append(items)
+                else:
+                    if tok.kind in ("SEP", "EOF"):
+                        raise self.error("'[' is never closed", rows[-1][1], rows[-1][1] + 1)
+                    raise self.error(f"expected ',' or ']' in the array literal, found "
+                                     f"{self.describe(tok)}", tok.start, tok.end)
+            self.pos += 1
+
+    def _check_rectangular(self, items: list, spans: dict) -> None:
+        def shape(x: object) -> tuple:
+            return (len(x),) + shape(x[0]) if isinstance(x, list) else ()
+
+        first = shape(items[0])
+        for k, item in enumerate(items):
+            if shape(item) != first:
+                start, end = spans.get(id(item), spans[id(items)])
+                raise self.error(f"ragged array literal: element {k + 1} has shape "
+                                 f"{shape(item)}, element 1 has shape {first}", start, end)
+
+
+def parse(source: str, output: str | None = None) -> Graph:
+    """Parse a program into a graph; ``output`` names the output (default: the last statement).
+
+    Raises :class:`~compgraph.errors.ParseError` with line, column and a caret excerpt.
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"parse() takes the program text, not {type(source).__name__}")
+    return _Parser(source).program(output)
