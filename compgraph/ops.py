@@ -185,6 +185,8 @@ def _pow_dy(x: Value, y: Value, out: Value) -> Value:
         return 0.0
     if x < 0:
         return math.nan
+    if x == 0:
+        return out * -math.inf  # math.log(0) raises; the limit is -inf
     return out * math.log(x)
 
 
@@ -192,7 +194,35 @@ def _pow_dx(x: Value, y: Value, out: Value) -> Value:
     if is_array(x) or is_array(y):
         with np.errstate(all="ignore"):
             return y * np.power(x, y - 1.0)
-    return y * _POW(x, y - 1.0)
+    return y * _pow_scalar(x, y - 1.0)
+
+
+def _pow_scalar(x: float, y: float) -> float:
+    """``x ** y`` with IEEE results: 0 ** -1 is inf and (-8) ** 0.5 is nan, never an
+    exception or a complex number."""
+    try:
+        out = x ** y
+    except ArithmeticError:
+        out = None
+    if type(out) is not float:
+        with np.errstate(all="ignore"):
+            out = float(np.power(np.float64(x), np.float64(y)))
+    return out
+
+
+def _ieee(rule: Callable) -> Callable:
+    """A rule that divides: on Python floats ``1.0 / 0.0`` raises, so redo such a call in
+    numpy float64, where it gives inf or nan and the engine reports it (design §2.3)."""
+
+    def run(*args: Value) -> Value:
+        try:
+            return rule(*args)
+        except ArithmeticError:
+            with np.errstate(all="ignore"):
+                out = rule(*(np.float64(a) if type(a) is float else a for a in args))
+            return float(out) if np.ndim(out) == 0 else out
+
+    return run
 
 
 # --- matmul ---------------------------------------------------------------------------------
@@ -209,6 +239,8 @@ def _matmul(a: Value, b: Value) -> Value:
 
 
 def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if a.ndim == 1 and b.ndim == 1:  # a dot product: the cotangent is a scalar
+        return g * b
     g = np.asarray(g)
     if a.ndim == 1:
         g = np.expand_dims(g, -2)
@@ -220,6 +252,8 @@ def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
 
 
 def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
     g = np.asarray(g)
     if a.ndim == 1:
         g = np.expand_dims(g, -2)
@@ -249,12 +283,14 @@ def _bce_forward(yhat: Value, y: Value) -> Value:
     return _as_value(np.mean(terms))
 
 
+@_ieee
 def _bce_d_yhat(yhat: Value, y: Value) -> Value:
     k = max(_size(yhat), _size(y))
     with np.errstate(all="ignore"):
         return (yhat - y) / (yhat * (1.0 - yhat)) / k
 
 
+@_ieee
 def _bce_d_y(yhat: Value, y: Value) -> Value:
     k = max(_size(yhat), _size(y))
     with np.errstate(all="ignore"):
@@ -298,10 +334,11 @@ _RECORDS: list[Op] = [
             lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
     Op("div", "/", 2, symbol="/", precedence=2,
        forward=_scalar_or_array(lambda x, y: x / y, _div_array),
-       vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
-       jvp=(lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y),
+       vjp=(_ieee(lambda g, out, x, y: g / y), _ieee(lambda g, out, x, y: -g * out / y)),
+       jvp=(_ieee(lambda t, out, x, y: t / y), _ieee(lambda t, out, x, y: -t * out / y)),
        doc="x / y (elementwise)"),
-    _binary("pow", "**", "**", 4, _POW, _ew(np.power), _pow_dx, _pow_dy, "x ** y (elementwise)"),
+    _binary("pow", "**", "**", 4, _POW, _ew(np.power), _ieee(_pow_dx), _ieee(_pow_dy),
+            "x ** y (elementwise)"),
     Op("matmul", "@", 2, symbol="@", precedence=2,
        forward=_matmul,
        vjp=(_matmul_vjp_a, _matmul_vjp_b),
@@ -320,12 +357,12 @@ _RECORDS: list[Op] = [
     _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),
            "1 / (1 + exp(-x))"),
     _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x"),
-    _unary("log", "log", math.log, _ew(np.log), lambda x, out: 1.0 / x, "natural logarithm"),
+    _unary("log", "log", math.log, _ew(np.log), _ieee(lambda x, out: 1.0 / x), "natural logarithm"),
     _unary("sin", "sin", math.sin, np.sin,
            lambda x, out: np.cos(x) if is_array(x) else math.cos(x), "sin(x)"),
     _unary("cos", "cos", math.cos, np.cos,
            lambda x, out: -(np.sin(x) if is_array(x) else math.sin(x)), "cos(x)"),
-    _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), lambda x, out: 0.5 / out, "square root"),
+    _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), _ieee(lambda x, out: 0.5 / out), "square root"),
     _unary("abs", "abs", abs, np.abs, _abs_d, "|x|; abs'(0) = 0"),
     _unary("sign", "sign", _sign, np.sign, lambda x, out: _const_like(x, 0.0),
            "-1, 0 or 1; derivative 0 everywhere"),
