@@ -1,0 +1,334 @@
+"""Every operator in the registry, checked numerically in both modes over a shape menu.
+
+The check walks ``compgraph.ops.OPS``: each operator is applied to fresh inputs in a
+one-node graph, its reverse rules run through ``backward`` (seeded with a random
+cotangent) and its forward rules through ``tangents`` (along a random direction), and
+both are compared with central differences of the same forward. An operator added to the
+registry without an entry in ``DOMAINS`` below makes ``test_every_operator_has_a_domain``
+fail, and its parametrized check fails too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from compgraph import OPS, backward, evaluate, tangents
+from compgraph.graph import GraphBuilder
+
+Sampler = Callable[[np.random.Generator, tuple], object]
+
+
+# --- per-operand input domains ------------------------------------------------------------
+
+def _draw(rng: np.random.Generator, shape: tuple, lo: float, hi: float) -> object:
+    v = rng.uniform(lo, hi, size=shape)
+    return float(v) if shape == () else v
+
+
+def anywhere(rng, shape):
+    return _draw(rng, shape, -2.0, 2.0)
+
+
+def positive(rng, shape):
+    return _draw(rng, shape, 0.5, 3.0)
+
+
+def away_from_zero(rng, shape):
+    """Both signs, but at least 0.2 from a kink (relu, abs, leaky_relu, sign) or a pole (div)."""
+    magnitude = rng.uniform(0.2, 2.0, size=shape)
+    sign = rng.choice([-1.0, 1.0], size=shape)
+    v = magnitude * sign
+    return float(v) if shape == () else v
+
+
+def probability(rng, shape):
+    return _draw(rng, shape, 0.05, 0.95)
+
+
+def target(rng, shape):
+    return _draw(rng, shape, 0.0, 1.0)
+
+
+def moderate(rng, shape):
+    return _draw(rng, shape, -1.5, 1.5)
+
+
+def slope(rng, shape):
+    return _draw(rng, shape, 0.01, 0.5)
+
+
+S, V, M, ROW = (), (3,), (2, 3), (1, 3)
+UNARY_SHAPES = [(S,), (V,), (M,)]
+BINARY_SHAPES = [(S, S), (V, V), (M, M), (ROW, M), (M, ROW), (S, V), (M, S)]
+MATMUL_SHAPES = [
+    ((3,), (3, 2)),       # vector @ matrix
+    ((2, 3), (3,)),       # matrix @ vector
+    ((2, 3), (3, 4)),     # matrix @ matrix
+    ((3,), (3,)),         # vector @ vector
+    ((2, 2, 3), (3, 4)),  # batched 3-D @ matrix
+    ((2, 2, 3), (2, 3, 2)),  # batched 3-D @ batched 3-D
+]
+
+# name -> (operand samplers, shape menu)
+DOMAINS: dict[str, tuple[tuple[Sampler, ...], list[tuple[tuple, ...]]]] = {
+    "add": ((anywhere, anywhere), BINARY_SHAPES),
+    "sub": ((anywhere, anywhere), BINARY_SHAPES),
+    "mul": ((anywhere, anywhere), BINARY_SHAPES),
+    "div": ((anywhere, away_from_zero), BINARY_SHAPES),
+    "pow": ((positive, anywhere), BINARY_SHAPES),
+    "matmul": ((anywhere, anywhere), MATMUL_SHAPES),
+    "neg": ((anywhere,), UNARY_SHAPES),
+    "relu": ((away_from_zero,), UNARY_SHAPES),
+    "tanh": ((anywhere,), UNARY_SHAPES),
+    "sigmoid": ((anywhere,), UNARY_SHAPES),
+    "exp": ((anywhere,), UNARY_SHAPES),
+    "log": ((positive,), UNARY_SHAPES),
+    "sin": ((anywhere,), UNARY_SHAPES),
+    "cos": ((anywhere,), UNARY_SHAPES),
+    "sqrt": ((positive,), UNARY_SHAPES),
+    "abs": ((away_from_zero,), UNARY_SHAPES),
+    "sign": ((away_from_zero,), UNARY_SHAPES),
+    "gelu": ((anywhere,), UNARY_SHAPES),
+    "gelu_tanh": ((anywhere,), UNARY_SHAPES),
+    "softplus": ((anywhere,), UNARY_SHAPES),
+    "leaky_relu": ((away_from_zero, slope), [(S, S), (V, S), (M, S), (M, ROW)]),
+    "sum": ((anywhere,), UNARY_SHAPES),
+    "mean": ((anywhere,), UNARY_SHAPES),
+    "transpose": ((anywhere,), UNARY_SHAPES),
+    "mse": ((moderate, moderate), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
+    "bce": ((probability, target), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
+}
+
+
+def _cases() -> list:
+    out = []
+    for name in sorted(OPS):
+        if name not in DOMAINS:
+            # Keeps the operator visible as a failing case instead of silently unchecked.
+            out.append(pytest.param(name, None, id=f"{name}-NO-DOMAIN"))
+            continue
+        for shapes in DOMAINS[name][1]:
+            sid = "_".join("x".join(map(str, s)) or "scalar" for s in shapes)
+            out.append(pytest.param(name, shapes, id=f"{name}-{sid}"))
+    return out
+
+
+def _one_op_graph(name: str):
+    b = GraphBuilder()
+    ids = [b.input(f"x{k}") for k in range(OPS[name].arity)]
+    b.bind("y", b.apply(name, ids))
+    return b.build()
+
+
+def _seed_for(name: str) -> int:
+    return sum(map(ord, name))
+
+
+EPS = 1e-6
+
+
+def _close(got, want, what: str) -> None:
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=what)
+
+
+@pytest.mark.parametrize("name, shapes", _cases())
+def test_operator_rules_match_central_differences(name: str, shapes) -> None:
+    assert shapes is not None, (f"operator {name!r} has no input domain in tests/test_ops.py "
+                                "DOMAINS: add one so its rules are checked")
+    samplers, _ = DOMAINS[name]
+    rng = np.random.default_rng(_seed_for(name) + len(shapes) + sum(map(len, shapes)))
+    g = _one_op_graph(name)
+    point = {f"x{k}": samplers[k](rng, shapes[k]) for k in range(len(shapes))}
+    values = evaluate(g, point)
+    out = values.output
+    out_shape = np.shape(out)
+
+    def f(p: dict) -> object:
+        return evaluate(g, p).output
+
+    def perturbed(k: int, index: tuple, h: float) -> dict:
+        p = dict(point)
+        v = np.array(point[f"x{k}"], dtype=float)
+        v[index] += h
+        p[f"x{k}"] = float(v) if v.ndim == 0 else v
+        return p
+
+    # Reverse mode: <cotangent, f> differentiated numerically, element by element.
+    cot = _draw(rng, out_shape, -1.0, 1.0)
+    grads = backward(g, values, seed=cot)
+    for k, i in enumerate(g.inputs):
+        x = np.asarray(point[f"x{k}"])
+        numeric = np.zeros(x.shape)
+        for index in np.ndindex(*x.shape):
+            up = np.sum(np.asarray(cot) * np.asarray(f(perturbed(k, index, EPS))))
+            down = np.sum(np.asarray(cot) * np.asarray(f(perturbed(k, index, -EPS))))
+            numeric[index] = (up - down) / (2 * EPS)
+        _close(grads.of(i), numeric, f"{name} reverse rule for operand {k}")
+
+    # Forward mode: the tangent of the output along a random direction in all operands.
+    direction = {f"x{k}": _draw(rng, np.shape(point[f"x{k}"]), -1.0, 1.0)
+                 for k in range(len(shapes))}
+    tans = tangents(g, values, direction)
+    up = {n: np.asarray(point[n]) + EPS * np.asarray(direction[n]) for n in point}
+    down = {n: np.asarray(point[n]) - EPS * np.asarray(direction[n]) for n in point}
+    up = {n: float(v) if v.ndim == 0 else v for n, v in up.items()}
+    down = {n: float(v) if v.ndim == 0 else v for n, v in down.items()}
+    numeric_t = (np.asarray(f(up)) - np.asarray(f(down))) / (2 * EPS)
+    _close(tans.output, numeric_t, f"{name} forward rules")
+
+    # Each operand's forward rule on its own, too (so one wrong rule cannot hide behind a
+    # compensating other one).
+    for k in range(len(shapes)):
+        single = tangents(g, values, {f"x{k}": direction[f"x{k}"]})
+        u, d = dict(point), dict(point)
+        u[f"x{k}"], d[f"x{k}"] = up[f"x{k}"], down[f"x{k}"]
+        _close(single.output, (np.asarray(f(u)) - np.asarray(f(d))) / (2 * EPS),
+               f"{name} forward rule for operand {k}")
+
+
+def test_every_operator_has_a_domain() -> None:
+    missing = sorted(set(OPS) - set(DOMAINS))
+    assert not missing, f"operators without an input domain in DOMAINS: {missing}"
+    stale = sorted(set(DOMAINS) - set(OPS))
+    assert not stale, f"DOMAINS names operators the registry does not have: {stale}"
+
+
+def test_domains_match_arity() -> None:
+    for name, (samplers, shapes) in DOMAINS.items():
+        assert len(samplers) == OPS[name].arity, name
+        assert all(len(s) == OPS[name].arity for s in shapes), name
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_operator_has_every_rule(name: str) -> None:
+    op = OPS[name]
+    assert op.name == name
+    assert op.arity >= 1
+    assert callable(op.forward)
+    assert len(op.vjp) == op.arity, f"{name}: {len(op.vjp)} reverse rules for arity {op.arity}"
+    assert len(op.jvp) == op.arity, f"{name}: {len(op.jvp)} forward rules for arity {op.arity}"
+    assert all(callable(r) for r in op.vjp + op.jvp)
+    assert op.label
+    assert len(op.defaults) <= op.arity
+
+
+def test_design_functions_are_registered() -> None:
+    wanted = {"relu", "tanh", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs", "gelu",
+              "leaky_relu", "softplus", "sum", "mean", "transpose", "mse", "bce"}
+    assert wanted <= set(OPS)
+    symbols = {op.symbol for op in OPS.values() if op.symbol}
+    assert {"+", "-", "*", "/", "**", "@"} <= symbols
+
+
+# --- PyTorch's conventions at kinks (design §2.3) -------------------------------------------
+
+def _derivative_both_modes(src: str, x) -> tuple:
+    from compgraph import parse
+
+    g = parse(src)
+    values = evaluate(g, x=x)
+    seed = None if np.ndim(values.output) == 0 else np.ones(np.shape(values.output))
+    rev = backward(g, values, seed=seed)["x"]
+    fwd = tangents(g, values, "x").output
+    return rev, fwd
+
+
+@pytest.mark.parametrize("src, want", [
+    ("y = relu(x)", 0.0),
+    ("y = abs(x)", 0.0),
+    ("y = leaky_relu(x, 0.2)", 0.2),
+    ("y = leaky_relu(x)", 0.01),
+    ("y = sign(x)", 0.0),
+])
+def test_derivative_at_kink_is_pytorchs(src: str, want: float) -> None:
+    rev, fwd = _derivative_both_modes(src, 0.0)
+    assert rev == want and fwd == want
+    rev, fwd = _derivative_both_modes(src, [0.0, 0.0])
+    np.testing.assert_array_equal(rev, [want, want])
+    np.testing.assert_array_equal(fwd, [want, want])
+
+
+def test_kink_derivatives_either_side() -> None:
+    assert _derivative_both_modes("y = relu(x)", -1.0) == (0.0, 0.0)
+    assert _derivative_both_modes("y = relu(x)", 1.0) == (1.0, 1.0)
+    assert _derivative_both_modes("y = abs(x)", -1.0) == (-1.0, -1.0)
+    assert _derivative_both_modes("y = leaky_relu(x, 0.3)", 2.0) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("x", [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.5])
+def test_gelu_is_the_exact_erf_form(x: float) -> None:
+    want = 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
+    got = OPS["gelu"].forward(x)
+    assert abs(got - want) <= 1e-15 + 1e-15 * abs(want)
+    arr = OPS["gelu"].forward(np.array([x, x]))
+    np.testing.assert_allclose(arr, [want, want], rtol=1e-15, atol=1e-15)
+    dwant = 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))) + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    rev, fwd = _derivative_both_modes("y = gelu(x)", x)
+    assert abs(rev - dwant) <= 1e-14 and abs(fwd - dwant) <= 1e-14
+
+
+def test_gelu_published_values() -> None:
+    # torch.nn.functional.gelu(torch.tensor([1., -1., 2.], dtype=torch.float64))
+    np.testing.assert_allclose(OPS["gelu"].forward(np.array([1.0, -1.0, 2.0])),
+                               [0.8413447460685429, -0.15865525393145707, 1.9544997361036416],
+                               rtol=1e-15)
+    # ... and the tanh approximation is a different function (approximate="tanh")
+    assert abs(OPS["gelu_tanh"].forward(1.0) - 0.8411919906082768) < 1e-15
+    assert abs(OPS["gelu"].forward(1.0) - OPS["gelu_tanh"].forward(1.0)) > 1e-4
+
+
+def test_mse_is_the_sum_of_squares() -> None:
+    from compgraph import parse
+
+    g = parse("C = mse(yhat, y)")
+    v = evaluate(g, yhat=[1.0, 2.0, 3.0], y=[0.0, 0.0, 1.0])
+    assert v.output == 1.0 + 4.0 + 4.0          # ||yhat - y||^2, no 1/K
+    grads = backward(g, v)
+    np.testing.assert_array_equal(grads["yhat"], [2.0, 4.0, 4.0])
+    np.testing.assert_array_equal(grads["y"], [-2.0, -4.0, -4.0])
+    assert evaluate(g, yhat=3.0, y=1.0).output == 4.0
+
+
+def test_bce_is_the_mean_cross_entropy() -> None:
+    from compgraph import parse
+
+    yhat, y = np.array([0.9, 0.2, 0.6, 0.3]), np.array([1.0, 0.0, 1.0, 1.0])
+    g = parse("C = bce(yhat, y)")
+    v = evaluate(g, yhat=yhat, y=y)
+    want = np.mean(-(y * np.log(yhat) + (1 - y) * np.log(1 - yhat)))
+    assert abs(v.output - want) <= 1e-15
+    grads = backward(g, v)
+    np.testing.assert_allclose(grads["yhat"], (yhat - y) / (yhat * (1 - yhat)) / 4, rtol=1e-14)
+    assert abs(evaluate(g, yhat=0.25, y=1.0).output - (-math.log(0.25))) <= 1e-15
+
+
+@pytest.mark.parametrize("src, point", [
+    ("y = log(x)", {"x": 0.0}),
+    ("y = sqrt(x)", {"x": 0.0}),
+    ("y = 1 / x", {"x": 0.0}),
+    ("y = x / z", {"x": 1.0, "z": 0.0}),
+    ("y = x ** 0.5", {"x": 0.0}),
+    ("y = x ** 0.5", {"x": -4.0}),
+    ("y = x ** z", {"x": 0.0, "z": -1.0}),
+    ("y = bce(p, t)", {"p": 0.0, "t": 1.0}),
+    ("y = bce(p, t)", {"p": 1.0, "t": 0.0}),
+    ("y = exp(x) * exp(x)", {"x": 400.0}),
+])
+def test_derivatives_at_a_pole_are_non_finite_not_a_crash(src: str, point: dict) -> None:
+    """Design §2.3: a non-finite value does not crash; derivatives there are IEEE inf/nan."""
+    from compgraph import parse
+
+    g = parse(src)
+    values = evaluate(g, point)
+    grads = backward(g, values)          # must not raise ZeroDivisionError / OverflowError
+    for name in g.input_names:
+        assert isinstance(grads[name], float)
+        tans = tangents(g, values, name)
+        assert isinstance(tans.output, float)
+    assert not all(math.isfinite(grads[n]) for n in g.input_names) or not math.isfinite(values.output)
