@@ -1,0 +1,297 @@
+"""Engine benchmark: parse, forward and reverse against plain-Python and NumPy baselines.
+
+Run by hand (never a timed test)::
+
+    python bench/bench_engine.py            # the full table, about a minute
+    python bench/bench_engine.py --quick    # N up to 10,000, fewer repeats
+
+Every ratio is against a baseline run in the same process (the command-line row against a
+``python -c "import numpy"`` run on the same machine, interleaved). Times are the best of
+several repeats, with the garbage collector on, as a user of the library would see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from compgraph import backward, evaluate, parse  # noqa: E402
+
+HOMEWORK = "a = x*y+z; b = a*(x+x); w = a*b+b"
+
+# Targets from issue 2.
+TARGET_REF_RATIO = 3.0        # compgraph forward+reverse vs the plain-Python reference
+TARGET_E2E_US = 2.5           # parse+forward+reverse per statement at N = 100,000
+TARGET_BATCHED_RATIO = 1.2    # homework graph on 10^6 points vs hand-written NumPy
+TARGET_CLI_RATIO = 1.3        # `python -m compgraph eval` vs `python -c "import numpy"`
+
+ADD_HALF, MUL, RELU_SUB = 0, 1, 2   # v = 0.5*(p + q);  v = p * q;  v = relu(p) - 0.5*q
+
+
+# --- the workload ------------------------------------------------------------------------
+
+def make_program(n: int, seed: int = 0) -> tuple[str, list[tuple[int, int, int]], dict[str, float]]:
+    """A straight-line program of ``n`` statements, the same as (op, i, j) records, and a point.
+
+    Each statement reads one of the 8 newest names (so every statement matters to the
+    output) and any earlier name (so names fan out). Record operands index the list
+    ``[x, y, z, v1, ..., vn]``.
+    """
+    rng = random.Random(seed)
+    names = ["x", "y", "z"]
+    lines: list[str] = []
+    records: list[tuple[int, int, int]] = []
+    for k in range(n):
+        count = len(names)
+        i = rng.randrange(max(0, count - 8), count)
+        j = rng.randrange(count)
+        op = rng.randrange(3)
+        p, q, v = names[i], names[j], f"v{k + 1}"
+        if op == ADD_HALF:
+            lines.append(f"{v} = 0.5*({p} + {q})")
+        elif op == MUL:
+            lines.append(f"{v} = {p} * {q}")
+        else:
+            lines.append(f"{v} = relu({p}) - 0.5*{q}")
+        records.append((op, i, j))
+        names.append(v)
+    point = {name: rng.uniform(-1.0, 1.0) for name in ("x", "y", "z")}
+    return "\n".join(lines), records, point
+
+
+# --- the plain-Python reference ------------------------------------------------------------
+
+def reference_forward(records: list[tuple[int, int, int]], x: float, y: float, z: float) -> list[float]:
+    vals = [x, y, z]
+    append = vals.append
+    for op, i, j in records:
+        p = vals[i]
+        q = vals[j]
+        if op == ADD_HALF:
+            append(0.5 * (p + q))
+        elif op == MUL:
+            append(p * q)
+        else:
+            append((p if p > 0.0 else 0.0) - 0.5 * q)
+    return vals
+
+
+def reference_backward(records: list[tuple[int, int, int]], vals: list[float]) -> list[float]:
+    adj = [0.0] * len(vals)
+    adj[-1] = 1.0
+    for k in range(len(records) - 1, -1, -1):
+        op, i, j = records[k]
+        g = adj[k + 3]
+        if op == ADD_HALF:
+            adj[i] += 0.5 * g
+            adj[j] += 0.5 * g
+        elif op == MUL:
+            adj[i] += g * vals[j]
+            adj[j] += g * vals[i]
+        else:
+            if vals[i] > 0.0:
+                adj[i] += g
+            adj[j] -= 0.5 * g
+    return adj
+
+
+# --- timing --------------------------------------------------------------------------------
+
+def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """The shortest of ``repeats`` runs, in seconds, and the last result."""
+    best = float("inf")
+    result = None
+    for _ in range(repeats):
+        result = None
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def repeats_for(n: int, quick: bool) -> int:
+    if quick:
+        return 3 if n <= 10_000 else 1
+    return {1_000: 30, 10_000: 10}.get(n, 4)
+
+
+def scalar_rows(sizes: list[int], quick: bool) -> list[dict[str, float]]:
+    rows = []
+    for n in sizes:
+        source, records, point = make_program(n)
+        reps = repeats_for(n, quick)
+        t_parse, graph = best_of(lambda: parse(source), reps)
+        t_fwd, values = best_of(lambda: evaluate(graph, point), reps)
+        t_rev, grads = best_of(lambda: backward(graph, values), reps)
+        t_e2e, _ = best_of(lambda: backward(g := parse(source), evaluate(g, point)), reps)
+        t_ref, (ref_vals, ref_adj) = best_of(
+            lambda: (v := reference_forward(records, point["x"], point["y"], point["z"]),
+                     reference_backward(records, v)), reps)
+        # The numbers must agree before the times mean anything.
+        for k, name in enumerate(("x", "y", "z")):
+            assert np.isclose(grads[name], ref_adj[k], rtol=1e-9, atol=1e-12), (n, name)
+        assert np.isclose(values.output, ref_vals[-1], rtol=1e-12, atol=1e-15), n
+        rows.append(dict(n=n, parse=t_parse, fwd=t_fwd, rev=t_rev, e2e=t_e2e, ref=t_ref,
+                         nodes=len(graph)))
+        del graph, values, grads
+        gc.collect()
+    return rows
+
+
+def memory_row(n: int) -> dict[str, float]:
+    """Peak traced memory of parse + forward + reverse (everything kept alive), per statement."""
+    source, records, point = make_program(n)
+    gc.collect()
+    tracemalloc.start()
+    graph = parse(source)
+    _, peak_parse = tracemalloc.get_traced_memory()
+    values = evaluate(graph, point)
+    grads = backward(graph, values)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del graph, values, grads
+    gc.collect()
+    tracemalloc.start()
+    vals = reference_forward(records, point["x"], point["y"], point["z"])
+    adj = reference_backward(records, vals)
+    _, peak_ref = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del vals, adj
+    return dict(n=n, peak=peak, peak_parse=peak_parse, peak_ref=peak_ref)
+
+
+# --- batched: the homework graph on float64 arrays ------------------------------------------
+
+def numpy_value_and_grad(x: np.ndarray, y: np.ndarray, z: np.ndarray):
+    a = x * y + z
+    xx = x + x
+    b = a * xx
+    w = a * b + b
+    # dw/db = a + 1; dw/da = b + (dw/db) * 2x; then through a = x*y + z.
+    gb = a + 1.0
+    ga = b + gb * xx
+    gx = ga * y + 2.0 * gb * a
+    gy = ga * x
+    gz = ga
+    return w, gx, gy, gz
+
+
+def batched_row(points: int, repeats: int) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    x, y, z = (rng.uniform(-1.0, 1.0, points) for _ in range(3))
+    graph = parse(HOMEWORK)
+
+    def compgraph_run():
+        values = evaluate(graph, x=x, y=y, z=z)
+        grads = backward(graph, values, seed=np.ones(points))
+        return values.output, grads["x"], grads["y"], grads["z"]
+
+    def numpy_run():
+        return numpy_value_and_grad(x, y, z)
+
+    # Interleave the two so that neither profits from a warmer machine.
+    t_cg = t_np = float("inf")
+    for _ in range(repeats):
+        t, cg = best_of(compgraph_run, 1)
+        t_cg = min(t_cg, t)
+        t, ref = best_of(numpy_run, 1)
+        t_np = min(t_np, t)
+    for a, b in zip(cg, ref):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-12)
+    return dict(points=points, cg=t_cg, np=t_np)
+
+
+# --- command-line latency ------------------------------------------------------------------
+
+def cli_row(runs: int) -> dict[str, float]:
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    cli = [sys.executable, "-m", "compgraph", "eval", HOMEWORK, "--at", "x=2,y=3,z=1"]
+    base = [sys.executable, "-c", "import numpy"]
+
+    def once(cmd: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, cwd=root, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - t0
+
+    once(cli), once(base)  # warm the file cache
+    t_cli, t_base = [], []
+    for _ in range(runs):
+        t_cli.append(once(cli))
+        t_base.append(once(base))
+    return dict(cli=statistics.median(t_cli), base=statistics.median(t_base))
+
+
+# --- the table -----------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N up to 10,000 and fewer repeats")
+    args = ap.parse_args(argv)
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+
+    print(f"compgraph engine benchmark  (Python {sys.version.split()[0]}, numpy {np.__version__}, "
+          f"{os.cpu_count()} cpus, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')})")
+    print()
+    rows = scalar_rows(sizes, args.quick)
+    base = rows[0]
+    us = 1e6
+    print("scalar program, microseconds per statement (growth: per-statement time / N=1,000's)")
+    head = (f"{'N':>8} {'nodes':>7} | {'parse':>6} {'fwd':>6} {'rev':>6} | {'fwd+rev':>7} "
+            f"{'ref':>6} {'ratio':>6} {'<=3x':>4} | {'e2e':>6} | growth parse/fwd/rev")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        n = r["n"]
+        per = {k: r[k] / n * us for k in ("parse", "fwd", "rev", "e2e", "ref")}
+        grow = "/".join(f"{(r[k] / n) / (base[k] / base['n']):.2f}" for k in ("parse", "fwd", "rev"))
+        ratio = (r["fwd"] + r["rev"]) / r["ref"]
+        print(f"{n:>8,} {r['nodes']:>7,} | {per['parse']:6.2f} {per['fwd']:6.2f} {per['rev']:6.2f} | "
+              f"{per['fwd'] + per['rev']:7.2f} {per['ref']:6.2f} {ratio:5.2f}x {verdict(ratio <= TARGET_REF_RATIO):>4} | "
+              f"{per['e2e']:6.2f} | {grow}")
+    last = rows[-1]
+    e2e = last["e2e"] / last["n"] * us
+    print()
+    print(f"end to end (parse+forward+reverse) at N={last['n']:,}: {e2e:.2f} us/statement "
+          f"(target <= {TARGET_E2E_US}): {verdict(e2e <= TARGET_E2E_US)}")
+
+    mem = memory_row(last["n"])
+    print(f"peak memory at N={mem['n']:,} (tracemalloc, parse+forward+reverse kept alive): "
+          f"{mem['peak'] / mem['n']:.0f} B/statement (parse alone {mem['peak_parse'] / mem['n']:.0f}; "
+          f"reference {mem['peak_ref'] / mem['n']:.0f})")
+
+    b = batched_row(1_000_000, 3 if args.quick else 7)
+    ratio = b["cg"] / b["np"]
+    print(f"batched homework graph, {b['points']:,} float64 points, value+gradient: compgraph "
+          f"{b['cg'] * 1e3:.1f} ms vs NumPy by hand {b['np'] * 1e3:.1f} ms = {ratio:.2f}x "
+          f"(target <= {TARGET_BATCHED_RATIO}x): {verdict(ratio <= TARGET_BATCHED_RATIO)}")
+
+    c = cli_row(5 if args.quick else 11)
+    ratio = c["cli"] / c["base"]
+    print(f"command line, median: `python -m compgraph eval` {c['cli'] * 1e3:.0f} ms vs "
+          f"`python -c \"import numpy\"` {c['base'] * 1e3:.0f} ms = {ratio:.2f}x "
+          f"(target <= {TARGET_CLI_RATIO}x): {verdict(ratio <= TARGET_CLI_RATIO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
