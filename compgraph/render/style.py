@@ -55,13 +55,14 @@ def _tables(c: dict[str, str], *, inp: dict[str, str], var: dict[str, str],
             out: dict[str, str], op: dict[str, str], cost: dict[str, str],
             edge: str) -> tuple[dict, dict]:
     """Node and edge tables for one palette; the shapes and sizes are shared by all themes."""
-    circle = {"shape": "circle", "fixedsize": "true", "width": "0.5", "penwidth": "2",
+    # Circles grow to fit a long name ("s2 = ŷ"); only the anonymous dot has a fixed size.
+    circle = {"shape": "circle", "width": "0.5", "penwidth": "2",
               "fontname": SERIF_ITALIC, "fontsize": "16"}
     node = {
         "input": {**circle, "style": "filled", **inp},
         "variable": {**circle, "style": "filled", **var},
         "output": {**circle, "style": "filled", **out},
-        "anonymous": {**circle, "width": "0.25", "style": "filled", **var},
+        "anonymous": {**circle, "width": "0.25", "fixedsize": "true", "style": "filled", **var},
         # Drawn as a rounded box; the SVG post-processing turns it into a D (dshape.py).
         "op": {"shape": "box", "style": "rounded,filled", "width": "0.5", "height": "0.4",
                "penwidth": "2", "fontname": SANS, "fontsize": "14", **op},

@@ -1,0 +1,21 @@
+"""Drawing: graphs as ``graphviz.Digraph`` objects in the course's notation, and files.
+
+``to_dot`` builds the picture (no Graphviz binary needed); ``render`` writes svg, png,
+pdf or dot files atomically; ``pipe`` returns the bytes of one format. Rendering takes
+values, gradients and tangents as arguments and never computes them.
+"""
+
+from __future__ import annotations
+
+from .dot import EDGE_LABELS, RANKDIRS, VIEWS, Digraph, to_dot
+from .dshape import dshape_svg
+from .files import FORMATS, MISSING_DOT, pipe, render, write_atomic
+from .format import format_value
+from .layout import FAST_ABOVE_EDGES, LAYOUTS, choose_layout
+from .style import THEMES
+
+__all__ = [
+    "Digraph", "EDGE_LABELS", "FAST_ABOVE_EDGES", "FORMATS", "LAYOUTS", "MISSING_DOT",
+    "RANKDIRS", "THEMES", "VIEWS", "choose_layout", "dshape_svg", "format_value", "pipe",
+    "render", "to_dot", "write_atomic",
+]

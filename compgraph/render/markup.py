@@ -1,0 +1,62 @@
+"""Graphviz HTML-like labels built from escaped text: the only place label markup is written.
+
+User text (names, titles) can hold ``&``, ``<``, quotes or backslashes; :func:`text`
+escapes it, and every HTML-like label is built from escaped pieces, so nothing a user
+writes can open a tag or end a DOT string. Plain (non-HTML) labels go through
+:func:`plain`, which stops the ``graphviz`` package from reading ``<...>`` as HTML and
+doubles backslashes so that ``\\N`` or ``\\l`` stay literal.
+
+>>> html(font(text('a < b & "c"'), color="#d62728"), font("7", size=9))
+'<<font color="#d62728">a &lt; b &amp; &quot;c&quot;</font><br/><font point-size="9">7</font>>'
+"""
+
+from __future__ import annotations
+
+import html as _html
+
+import graphviz
+
+
+class Markup(str):
+    """A string that is already valid HTML-like label markup (escaped)."""
+
+
+def text(s: str) -> Markup:
+    """Escape user text for an HTML-like label; newlines become line breaks.
+
+    >>> text("x\\\\y <i>")
+    'x\\\\y &lt;i&gt;'
+    """
+    return Markup(_html.escape(str(s), quote=True).replace("\n", "<br/>"))
+
+
+def font(content: str, *, color: str | None = None, size: float | None = None,
+         face: str | None = None) -> Markup:
+    """Wrap markup (or text, which is escaped) in a ``<font>`` with fixed attribute order."""
+    if not isinstance(content, Markup):
+        content = text(content)
+    attrs = ""
+    if color is not None:
+        attrs += f' color="{_html.escape(color)}"'
+    if face is not None:
+        attrs += f' face="{_html.escape(face)}"'
+    if size is not None:
+        attrs += f' point-size="{size:g}"'
+    return Markup(f"<font{attrs}>{content}</font>" if attrs else content)
+
+
+def italic(content: str) -> Markup:
+    if not isinstance(content, Markup):
+        content = text(content)
+    return Markup(f"<i>{content}</i>")
+
+
+def html(*lines: str) -> str:
+    """An HTML-like label: the lines (markup or text) one under another."""
+    body = "<br/>".join(line if isinstance(line, Markup) else text(line) for line in lines)
+    return f"<{body}>"
+
+
+def plain(s: str) -> str:
+    """A plain DOT label showing ``s`` literally (no HTML, no escape sequences)."""
+    return graphviz.escape(str(s))
