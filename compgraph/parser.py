@@ -161,7 +161,9 @@ class _Parser:
                 elif kind == "NAME":
                     if tokens[self.pos + 1].kind == "LPAR":
                         self.function(tok)
-                        stack.append(("call", tok.text, tok.start, tok.end, len(operands)))
+                        # the frame's end is the "(" (errors point at it), its start the name
+                        lpar = tokens[self.pos + 1]
+                        stack.append(("call", tok.text, tok.start, lpar.end, len(operands)))
                         self.pos += 1  # the "("
                         if tokens[self.pos + 1].kind == "RPAR":
                             self.pos += 1
@@ -210,7 +212,7 @@ class _Parser:
                         expect_operand = True
                     elif kind == "RBRK":
                         raise self.error(f"unmatched ']' (the open bracket is "
-                                         f"{self.source[frame[2]:frame[3]]!r})", tok.start, tok.end)
+                                         f"{self.source[frame[3] - 1]!r})", tok.start, tok.end)
                     else:
                         stack.pop()
                         if frame[0] == "call":
