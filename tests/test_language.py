@@ -1,0 +1,297 @@
+"""The language of design §2: syntax, meaning, and a table of bad programs with the exact
+error class, line and column (and no traceback from the command line for any of them)."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compgraph as cg
+from compgraph import CompgraphError, ParseError, evaluate, parse
+
+REPO = Path(__file__).resolve().parents[1]
+
+HOMEWORK = "a = x*y + z\nb = a*(x + x)\nw = a*b + b"
+
+
+def value(src: str, **point) -> float:
+    return evaluate(parse(src), point).output
+
+
+# --- statements and separators ----------------------------------------------------------
+
+@pytest.mark.parametrize("src", [
+    "a = x*y+z, b = a*(x+x), w = a*b+b",
+    "a = x*y+z; b = a*(x+x); w = a*b+b",
+    "a = x*y+z\nb = a*(x+x)\nw = a*b+b",
+    "a = x*y+z\r\nb = a*(x+x)\r\nw = a*b+b\r\n",
+    "# the homework graph\n\na = x*y + z   # first\n\n\nb = a*(x + x);\nw = a*b + b\n",
+    "a = x*y+z,\nb = a*(x+x);;\nw = a*b+b,",
+])
+def test_separators_and_comments_give_one_program(src: str) -> None:
+    assert parse(src) == parse(HOMEWORK)
+
+
+def test_commas_inside_calls_and_arrays_are_not_separators() -> None:
+    g = parse("y = leaky_relu(x, 0.5), z = y + 1")
+    assert g.output_name == "z"
+    assert value("y = leaky_relu(x, 0.5), z = y + 1", x=-2.0) == 0.0
+    g = parse("W = [[1, 2],\n     [3, 4]]\ny = sum(W @ x)")
+    assert g.nodes[g.inputs[0]].value.shape == (2, 2)
+
+
+def test_call_arguments_may_span_lines() -> None:
+    assert value("y = leaky_relu(x,\n  0.5)", x=-2.0) == -1.0
+
+
+# --- numbers and names --------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, want", [
+    ("2", 2.0), ("2.5", 2.5), ("2.", 2.0), (".5", 0.5), ("1e3", 1000.0), ("1E3", 1000.0),
+    ("1e-3", 0.001), ("2.5e+2", 250.0), ("1_000", 1000.0), ("0", 0.0), ("007", 7.0),
+])
+def test_numbers(text: str, want: float) -> None:
+    g = parse(f"y = x + {text}")
+    const = [n for n in g.nodes if n.kind == "const"]
+    assert len(const) == 1 and const[0].value == want
+
+
+@pytest.mark.parametrize("name", ["ŷ", "α", "W1", "b_2", "_h", "x\u0302", "δloss"])
+def test_unicode_and_python_identifiers(name: str) -> None:
+    g = parse(f"out = 2*{name}")
+    assert len(g.input_names) == 1
+    assert g.input_names[0].isidentifier()
+    assert evaluate(g, {g.input_names[0]: 3.0}).output == 6.0
+
+
+def test_combining_mark_name_is_the_composed_name() -> None:
+    # y + COMBINING CIRCUMFLEX and the precomposed ŷ are one variable (NFKC, as Python does)
+    g = parse("ŷ = 2*x\nC = y\u0302 * 3")
+    assert g.input_names == ("x",)
+    assert evaluate(g, x=1.0).output == 6.0
+
+
+# --- precedence and associativity (Python's) -------------------------------------------------
+
+@pytest.mark.parametrize("expr, x", [
+    ("-x**2", 3.0), ("2**-x", 3.0), ("2**3**2", 1.0), ("-2**2", 1.0), ("x - 1 - 2", 5.0),
+    ("x / 2 / 4", 8.0), ("2*x + 3*x*x", 1.5), ("x - -x", 2.0), ("+x", 4.0), ("--x", 4.0),
+    ("-x*2", 3.0), ("2**-x**2", 1.5), ("(1 + x)**2 / (x - 3)", 2.0), ("x**2**-1", 4.0),
+    ("-(-(x))", 2.0), ("1 - x**2 * 3 + 4 / x", 2.0), ("(((x)))", 1.25), ("x*-1", 2.0),
+])
+def test_precedence_is_pythons(expr: str, x: float) -> None:
+    want = eval(expr, {"x": x})  # the test's oracle is Python itself (trusted test text)
+    g = parse(f"y = {expr}")
+    point = {"x": x} if "x" in g.input_names else {}
+    assert evaluate(g, point).output == pytest.approx(want, rel=1e-15)
+
+
+def test_matmul_binds_like_multiplication() -> None:
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    v = np.array([1.0, -1.0])
+    got = evaluate(parse("y = 2 * W @ v + v"), W=W, v=v).output
+    np.testing.assert_array_equal(got, 2 * W @ v + v)
+
+
+def test_minus_number_is_a_constant_not_a_negation() -> None:
+    g = parse("y = -2*x")
+    assert [n.op for n in g.nodes if n.kind == "op"] == ["mul"]
+    assert [n.value for n in g.nodes if n.kind == "const"] == [-2.0]
+    g = parse("y = -x")
+    assert [n.op for n in g.nodes if n.kind == "op"] == ["neg"]
+
+
+# --- meaning ------------------------------------------------------------------------------
+
+def test_inputs_are_ordered_by_first_appearance() -> None:
+    assert parse("a = z*y + x\nb = w + a").input_names == ("z", "y", "x", "w")
+
+
+def test_literal_assignment_declares_an_input_with_a_default() -> None:
+    g = parse("x = 2.0\nW = [[1, 2], [3, 4]]\nv = -1\ny = x * sum(W) * v")
+    assert g.input_names == ("x", "W", "v")
+    assert all(g.nodes[i].kind == "input" for i in g.inputs)
+    assert evaluate(g).output == -20.0
+    assert evaluate(g, x=1.0).output == -10.0                    # --at overrides
+    assert evaluate(g, W=[[0, 0], [0, 1]], v=2).output == 4.0
+    assert cg.gradients(g)["x"] == -10.0                          # defaults are inputs: gradients
+
+
+def test_missing_input_value_is_an_input_error_naming_it() -> None:
+    with pytest.raises(cg.InputError, match=r"\by\b"):
+        evaluate(parse("z = x*y"), x=1.0)
+    with pytest.raises(cg.InputError, match="unknown input 'q'"):
+        evaluate(parse("z = x*y"), x=1.0, y=2.0, q=3.0)
+
+
+def test_reassignment_reads_the_newest_version() -> None:
+    g = parse("c = x + 1\nc = c * 2\nd = c + x")
+    assert g.input_names == ("x",)
+    assert evaluate(g, x=3.0).output == 11.0
+    assert len(g.versions["c"]) == 2
+
+
+@pytest.mark.parametrize("op, want", [("+=", 5.0 + 2.0 * 3.0), ("-=", 5.0 - 6.0),
+                                      ("*=", 30.0), ("/=", 5.0 / 6.0)])
+def test_augmented_assignment(op: str, want: float) -> None:
+    src = f"c = x + 2\nc {op} 2*x"
+    assert value(src, x=3.0) == pytest.approx(want, rel=1e-15)
+    # c op= e  means  c = c op (e)
+    assert parse(src) == parse(f"c = x + 2\nc = c {op[0]} (2*x)")
+
+
+def test_augmented_assignment_of_an_input_reads_the_input() -> None:
+    g = parse("x += 1")
+    assert g.input_names == ("x",)
+    assert evaluate(g, x=2.0).output == 3.0
+
+
+def test_output_default_and_by_name() -> None:
+    assert parse(HOMEWORK).output_name == "w"
+    g = parse(HOMEWORK, output="a")
+    assert g.output_name == "a"
+    assert evaluate(g, x=2, y=3, z=1).output == 7.0
+    assert cg.gradients(g, x=2, y=3, z=1)["x"] == 3.0
+    assert parse(HOMEWORK).with_output("b") == parse(HOMEWORK, output="b")
+
+
+def test_bare_expression_as_last_line_is_the_output() -> None:
+    g = parse("a = x*2\na + 1")
+    assert evaluate(g, x=1.0).output == 3.0
+
+
+def test_default_leaky_relu_slope() -> None:
+    assert value("y = leaky_relu(x)", x=-2.0) == pytest.approx(-0.02, rel=1e-15)
+    assert parse("y = leaky_relu(x)") == parse("y = leaky_relu(x, 0.01)")
+
+
+def test_no_eval_of_user_text() -> None:
+    for module in ("lexer", "parser"):
+        text = (REPO / "compgraph" / f"{module}.py").read_text(encoding="utf-8")
+        assert not re.search(r"(?<![\w.])(eval|exec|compile)\s*\(|literal_eval", text), module
+    with pytest.raises(ParseError):
+        parse("y = __import__('os')")
+
+
+# --- bad programs ---------------------------------------------------------------------------
+
+# (program, exact class, line, column, a fragment of the message)
+BAD = [
+    ("y = rleu(x)", ParseError, 1, 5, "unknown function 'rleu'"),
+    ("y = foo(x)", ParseError, 1, 5, "known functions: abs"),
+    ("a = 1\ny = relu(x, 2)", ParseError, 2, 5, "relu() takes 1 argument, got 2"),
+    ("y = mse(x)", ParseError, 1, 5, "mse() takes 2 arguments, got 1"),
+    ("y = leaky_relu()", ParseError, 1, 5, "takes 1 or 2 arguments, got 0"),
+    ("y = leaky_relu(x, 1, 2)", ParseError, 1, 5, "takes 1 or 2 arguments, got 3"),
+    ("y = (x + 1", ParseError, 1, 5, "never closed"),
+    ("y = relu(x", ParseError, 1, 9, "'(' is never closed"),
+    ("y = relu (x", ParseError, 1, 10, "'(' is never closed"),
+    ("y = relu(x]", ParseError, 1, 11, "unmatched ']' (the open bracket is '(')"),
+    ("y = x + 1)", ParseError, 1, 10, "unmatched ')'"),
+    ("y = [1, 2", ParseError, 1, 5, "never closed"),
+    ("y = 1]", ParseError, 1, 6, "unmatched ']'"),
+    ("y = (x]", ParseError, 1, 7, "unmatched ']'"),
+    ("y = x +", ParseError, 1, 7, "dangling operator '+'"),
+    ("y = x *\nz = 2", ParseError, 1, 7, "dangling operator '*'"),
+    ("a = 1\n\ny = 2 ** ", ParseError, 3, 7, "dangling operator '**'"),
+    ("y = * x", ParseError, 1, 5, "expected a number, a name or '('"),
+    ("y =", ParseError, 1, 4, "expected an expression"),
+    ("", ParseError, 1, 1, "empty program"),
+    ("  \n# only a comment\n;;", ParseError, 1, 1, "empty program"),
+    ("x*y = 3", ParseError, 1, 1, "left of '=' must be a single name"),
+    ("a = 1\n2 = x", ParseError, 2, 1, "single name"),
+    ("y == x", ParseError, 1, 3, "'=='"),
+    ("y = x == 2", ParseError, 1, 7, "'=='"),
+    ("y = x < 2", ParseError, 1, 7, "comparison"),
+    ("y = x $ 2", ParseError, 1, 7, "unexpected character '$'"),
+    ("y = 'x'", ParseError, 1, 5, "strings are not part of the language"),
+    ("y = [[1, 2], [3]]", ParseError, 1, 14, "ragged array literal"),
+    ("y = [[1, 2], 3]", ParseError, 1, 5, "ragged array literal"),
+    ("y = [x, 2]", ParseError, 1, 6, "numbers only"),
+    ("y = []", ParseError, 1, 5, "empty array literal"),
+    ("y = 2x", ParseError, 1, 5, "write 2*x"),
+    ("x + 1\ny = x", ParseError, 1, 1, "value is unused"),
+    ("y = ()", ParseError, 1, 5, "empty parentheses"),
+    ("y = (x, 1)", ParseError, 1, 7, "tuples are not part"),
+    ("y = x y", ParseError, 1, 7, "expected an operator"),
+    ("y = x = 2", ParseError, 1, 1, "single name"),
+]
+
+
+@pytest.mark.parametrize("src, cls, line, column, fragment", BAD, ids=[b[0] for b in BAD])
+def test_bad_program(src: str, cls: type, line: int, column: int, fragment: str) -> None:
+    with pytest.raises(CompgraphError) as info:
+        parse(src)
+    err = info.value
+    assert type(err) is cls
+    assert isinstance(err, ValueError)                     # ParseError is also a ValueError
+    assert (err.line, err.column) == (line, column), str(err)
+    assert fragment in err.message, err.message
+    # the message carries the place and a caret line under it
+    text = str(err)
+    assert text.startswith(f"line {line}, column {column}: ")
+    lines = text.split("\n")
+    caret = lines[-1]
+    assert caret.strip() and set(caret.strip()) == {"^"}
+    assert caret.index("^") - 2 == column - 1              # two spaces of indent, then the column
+    source_line = src.split("\n")[line - 1] if src else ""
+    assert lines[-2] == "  " + source_line.replace("\t", " ")
+
+
+def test_unknown_function_suggests_and_lists() -> None:
+    with pytest.raises(ParseError) as info:
+        parse("y = sigmod(x)")
+    assert "did you mean 'sigmoid'" in info.value.message
+    for name in ("relu", "tanh", "sigmoid", "mse", "bce", "leaky_relu"):
+        assert name in info.value.message
+
+
+def test_unknown_output_name() -> None:
+    with pytest.raises(ParseError) as info:
+        parse("a = x*2\nb = a + 1", output="q")
+    err = info.value
+    assert type(err) is ParseError
+    assert "'q'" in str(err) and "a" in str(err) and "b" in str(err)
+    # the output is not a place in the program text: no line or column to point at
+    assert err.line is None and err.column is None
+
+
+def test_parse_rejects_non_text() -> None:
+    with pytest.raises(TypeError):
+        parse(b"y = x")  # type: ignore[arg-type]
+
+
+CLI_BAD = [(src, line, column) for src, cls, line, column, _ in BAD if src.strip()]
+
+
+@pytest.mark.parametrize("src, line, column", CLI_BAD, ids=[c[0] for c in CLI_BAD])
+def test_command_line_reports_bad_program_without_traceback(src: str, line: int,
+                                                            column: int) -> None:
+    proc = subprocess.run([sys.executable, "-m", "compgraph", "eval", src, "--at", "x=1"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.rstrip("\n").split("\n")
+    assert len(lines) == 3, proc.stderr                    # one message + the caret excerpt
+    assert lines[0].startswith(f"error: line {line}, column {column}: ")
+    assert set(lines[2].strip()) == {"^"}
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", ""],
+    ["eval", "a = 1\nb = a", "--output", "q"],
+    ["eval", "   "],
+])
+def test_command_line_bad_program_without_place(args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "compgraph", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
