@@ -1,0 +1,165 @@
+"""Jacobians of linear maps, their sum and their composition: by both modes, through the API
+and through ``python -m compgraph jacobian ... --json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compgraph as cg
+from compgraph import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SUM = (EXAMPLES / "jacobian-sum.cg").read_text(encoding="utf-8")
+COMPOSE = (EXAMPLES / "jacobian-compose.cg").read_text(encoding="utf-8")
+MODES = ["forward", "reverse", None]
+
+
+def random_case(seed: int, m: int, n: int, p: int):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(m, n)), rng.normal(size=(p, m)), rng.normal(size=n)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed, m, n", [(0, 2, 3), (1, 4, 2), (2, 3, 3), (3, 1, 5)])
+def test_jacobian_of_a_sum_is_the_sum(seed: int, m: int, n: int, mode: str | None) -> None:
+    rng = np.random.default_rng(seed)
+    W1, W2, x = rng.normal(size=(m, n)), rng.normal(size=(m, n)), rng.normal(size=n)
+    J = cg.jacobian(cg.parse(SUM), "x", W1=W1, W2=W2, x=x, mode=mode)
+    assert J.shape == (m, n)
+    np.testing.assert_allclose(J, W1 + W2, rtol=1e-12, atol=1e-14)
+    # W1 = W2: the Jacobian is 2 W1
+    J = cg.jacobian(cg.parse(SUM), "x", W1=W1, W2=W1, x=x, mode=mode)
+    np.testing.assert_allclose(J, 2 * W1, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed, m, n, p", [(0, 3, 2, 2), (1, 2, 4, 3), (2, 3, 3, 3), (3, 5, 1, 2)])
+def test_jacobian_of_a_composition_is_the_product(seed: int, m: int, n: int, p: int,
+                                                  mode: str | None) -> None:
+    W1, W2, x = random_case(seed, m, n, p)
+    J = cg.jacobian(cg.parse(COMPOSE), "x", W1=W1, W2=W2, x=x, mode=mode)
+    assert J.shape == (p, n)
+    np.testing.assert_allclose(J, W2 @ W1, rtol=1e-12, atol=1e-14)
+    if m != n or p != m:
+        # the other order does not even have the right shape
+        assert (W1.T @ W2.T).shape != J.shape or not np.allclose(J, W1.T @ W2.T)
+    else:
+        assert not np.allclose(J, W1 @ W2)  # the order matters
+        J = cg.jacobian(cg.parse(COMPOSE), "x", W1=W1, W2=W1, x=x, mode=mode)
+        np.testing.assert_allclose(J, W1 @ W1, rtol=1e-12, atol=1e-14)  # W1 squared
+
+
+def test_both_modes_agree_with_each_other_and_the_numeric_check() -> None:
+    rng = np.random.default_rng(5)
+    W1, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    g = cg.parse("h = tanh(W1 @ x)")
+    fwd = cg.jacobian(g, "x", W1=W1, x=x, mode="forward")
+    rev = cg.jacobian(g, "x", W1=W1, x=x, mode="reverse")
+    np.testing.assert_allclose(fwd, rev, rtol=1e-12)
+    np.testing.assert_allclose(fwd, (1 - np.tanh(W1 @ x) ** 2)[:, None] * W1, rtol=1e-12)
+
+
+def test_jacobian_with_respect_to_a_matrix_has_output_then_input_shape() -> None:
+    W1, W2, x = random_case(6, 3, 2, 2)
+    for mode in ("forward", "reverse"):
+        J = cg.jacobian(cg.parse(COMPOSE), "W1", W1=W1, W2=W2, x=x, mode=mode)
+        assert J.shape == (2, 3, 2)
+        # h_i = sum_jk W2_ij W1_jk x_k, so dh_i/dW1_jk = W2_ij x_k
+        np.testing.assert_allclose(J, np.einsum("ij,k->ijk", W2, x), rtol=1e-12)
+
+
+def test_example_defaults() -> None:
+    p = cg.evaluate(cg.parse(SUM)).inputs
+    np.testing.assert_allclose(cg.jacobian(cg.parse(SUM), "x"), p["W1"] + p["W2"])
+    q = cg.evaluate(cg.parse(COMPOSE)).inputs
+    np.testing.assert_allclose(cg.jacobian(cg.parse(COMPOSE), "x"), q["W2"] @ q["W1"])
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def at(**arrays: np.ndarray) -> str:
+    return ",".join(f"{k}={json.dumps(np.asarray(v).tolist())}" for k, v in arrays.items())
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.count("\n") == 1  # exactly one JSON object
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_cli_json_sum_and_composition(mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    W1, W2, x = random_case(11, 3, 3, 3)
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-sum.cg"), "--wrt", "x", "--mode", mode,
+                    "--at", at(W1=W1, W2=W2, x=x), "--json"], capsys)
+    assert list(doc) == ["output", "wrt", "shape", "jacobian"]
+    assert doc["output"] == "h" and doc["wrt"] == "x" and doc["shape"] == [3, 3]
+    np.testing.assert_allclose(doc["jacobian"], W1 + W2, rtol=1e-12)
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-sum.cg"), "--wrt", "x", "--mode", mode,
+                    "--at", at(W1=W1, W2=W1), "--json"], capsys)
+    np.testing.assert_allclose(doc["jacobian"], 2 * W1, rtol=1e-12)
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "x",
+                    "--mode", mode, "--at", at(W1=W1, W2=W2, x=x), "--json"], capsys)
+    assert doc["shape"] == [3, 3]
+    np.testing.assert_allclose(doc["jacobian"], W2 @ W1, rtol=1e-12)
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "x",
+                    "--mode", mode, "--at", at(W1=W1, W2=W1, x=x), "--json"], capsys)
+    np.testing.assert_allclose(doc["jacobian"], W1 @ W1, rtol=1e-12)
+
+
+def test_cli_json_shape_is_output_shape_plus_wrt_shape(tmp_path, capsys) -> None:
+    inputs = tmp_path / "in.json"
+    inputs.write_text(json.dumps({"W1": [[1, 2], [3, 4], [5, 6]], "x": [1, -1]}))
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "W1",
+                    "--inputs", str(inputs), "--json"], capsys)
+    assert doc["shape"] == [2, 3, 2]
+    assert np.array(doc["jacobian"]).shape == (2, 3, 2)
+    doc = run_json(["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "x",
+                    "--output", "f", "--json"], capsys)
+    assert doc["output"] == "f" and doc["shape"] == [3, 2]
+    doc = run_json(["jacobian", "y = sum(x*x)", "--wrt", "x", "--at", "x=[1,2]", "--json"], capsys)
+    assert doc["shape"] == [2] and doc["jacobian"] == [2.0, 4.0]
+    doc = run_json(["jacobian", "y = x*x", "--wrt", "x", "--at", "x=3", "--json"], capsys)
+    assert doc["shape"] == [] and doc["jacobian"] == 6.0
+
+
+def test_cli_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["jacobian", str(EXAMPLES / "jacobian-sum.cg"), "--wrt", "x"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "dh/dx  shape (2, 3)"
+    assert "1.5" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["jacobian", "h = W @ x", "--at", "W=[[1]],x=[1]"], "--wrt is required"),
+    (["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "f"], "not an input"),
+    (["jacobian", "h = W @ x", "--wrt", "x", "--at", "W=[[1,2]],x=[1,2,3]"], "@"),
+    (["jacobian", "h = W @ x", "--wrt", "x", "--mode", "sideways"], "invalid choice"),
+])
+def test_cli_errors(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code in (1, 2) and out == "" and words in err and "Traceback" not in err
+
+
+def test_python_dash_m_end_to_end() -> None:
+    W1, W2, x = random_case(21, 3, 3, 3)
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "compgraph", "jacobian", str(EXAMPLES / "jacobian-compose.cg"),
+         "--wrt", "x", "--at", at(W1=W1, W2=W2, x=x), "--json"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["shape"] == [3, 3]
+    np.testing.assert_allclose(doc["jacobian"], W2 @ W1, rtol=1e-12)
