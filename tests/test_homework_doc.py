@@ -10,8 +10,8 @@ Conventions of the blocks:
   wired (compgraph/render_cli.py exists) and Graphviz's ``dot`` is installed; its output
   is not compared, but each ``-o`` file must be written.
 
-Commands run in a scratch folder holding a link to examples/, so the files they write
-(renders/...) never touch the repository.
+Commands run in a scratch folder holding a link to examples/ and an empty renders/, so
+the files they write never touch the repository.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ def test_the_walkthrough_has_commands_of_every_kind() -> None:
 @pytest.fixture()
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
+    (tmp_path / "renders").mkdir()  # as in the repository
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
