@@ -57,6 +57,11 @@ class ParseError(LocatedError, ValueError):
     """A program that is not valid compgraph language, or names something it does not define."""
 
 
+class UnknownNameError(ParseError, KeyError):
+    """A name the program does not define. Also a ``KeyError``, so that the mappings keyed by
+    name (values, gradients, tangents) answer ``in`` and ``get`` as every mapping does."""
+
+
 class InputError(CompgraphError, ValueError):
     """A value given for an input is missing, unknown or malformed."""
 

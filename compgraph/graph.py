@@ -30,7 +30,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .errors import ParseError
+from .errors import ParseError, UnknownNameError
 from .ops import OPS
 
 Value = Any
@@ -189,7 +189,7 @@ class Graph:
         try:
             return self.nodes[self.latest[name]]
         except KeyError:
-            raise ParseError(
+            raise UnknownNameError(
                 f"no variable named {name!r}; the program has: {', '.join(self.latest) or 'none'}"
             ) from None
 
