@@ -312,3 +312,73 @@ def test_to_networkx_is_reachable_lazily_from_the_package() -> None:
     G = cg.to_networkx(g)
     assert sorted(G.edges(keys=True)) == [(0, 1, 0), (0, 1, 1)]
     assert G.nodes[0]["kind"] == INPUT
+
+
+# --- name lookup behaves like a mapping ------------------------------------------------------
+
+def test_results_are_mappings_keyed_by_name() -> None:
+    g = parse("a = x*2\nb = a + y")
+    v = evaluate(g, x=1.0, y=2.0)
+    grads = backward(g, v)
+    tans = tangents(g, v, "x")
+    for result in (v, grads, tans):
+        assert "a" in result and "q" not in result
+        assert result.get("q") is None
+        assert list(result) == ["x", "y", "a", "b"]        # inputs first, then statements
+        with pytest.raises(KeyError):
+            result["q"]
+    with pytest.raises(cg.ParseError, match="no variable named 'q'"):
+        g.node("q")
+    assert dict(grads) == {"x": 2.0, "y": 1.0, "a": 1.0, "b": 1.0}
+
+
+@pytest.mark.xfail(strict=True, reason="differentiate.tangents: with no inputs, the default "
+                   "direction is graph.input_names[0] and raises IndexError instead of an "
+                   "InputError saying the program has no inputs")
+def test_tangents_of_a_program_without_inputs_is_an_input_error() -> None:
+    g = parse("y = 2 + 3")
+    with pytest.raises(cg.InputError):
+        tangents(g, evaluate(g))
+
+
+# --- the Python builder makes the same graphs as the language ----------------------------------
+
+def test_builder_matches_the_language() -> None:
+    from compgraph.builder import leaky_relu, relu, sum as cg_sum
+
+    p = cg.Program()
+    x, y, z = p.inputs("x y z")
+    a = p.let("a", x * y + z)
+    b = p.let("b", a * (x + x))
+    p.let("w", a * b + b)
+    assert p.graph() == parse(HOMEWORK)
+    assert p.graph("a") == parse(HOMEWORK, output="a")
+    assert p.graph(a) == parse(HOMEWORK, output="a")
+
+    q = cg.Program()
+    u = q.input("u", 2.0)                       # like `u = 2.0`
+    W = q.input("W")
+    v = q.input("v")
+    c = q.let("c", -2 * u + relu(u) - leaky_relu(u))
+    c = q.let("c", c * c)
+    q.let("out", cg_sum(np.array([1.0, 2.0]) + W @ v) / c - 2 ** u)
+    want = parse("u = 2.0\nc = -2*u + relu(u) - leaky_relu(u)\nc = c*c\n"
+                 "out = sum([1, 2] + W @ v) / c - 2 ** u")
+    assert q.graph() == want
+    point = {"W": [[1.0, 0.0], [0.0, 1.0]], "v": [1.0, 2.0]}
+    assert cg.gradients(q.graph(), point)["u"] == cg.gradients(want, point)["u"]
+
+
+def test_builder_rejects_mistakes() -> None:
+    from compgraph.builder import relu
+
+    p, other = cg.Program(), cg.Program()
+    x, y = p.input("x"), other.input("y")
+    with pytest.raises(ValueError):
+        p.let("z", x + y)                       # variables of two programs
+    with pytest.raises(ValueError):
+        p.let("not a name", x)
+    with pytest.raises(TypeError):
+        relu(1.0)                               # no compgraph variable to attach to
+    with pytest.raises(cg.ParseError):
+        cg.Program().graph()                    # empty program
