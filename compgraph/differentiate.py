@@ -61,14 +61,41 @@ def _zero_like(v: Value) -> Value:
 
 
 class _PerNode(Mapping):
-    """Per-node results (adjoints or tangents) with name lookup; ``None`` means zero."""
+    """Per-node results (adjoints or tangents) with name lookup; ``None`` means zero.
+
+    ``edges`` maps ``(node, operand index)`` to what that edge carries. It may be given as
+    ``contributions`` instead, one tuple per node (``None`` for an edge that carried
+    nothing), and is then made into the mapping on first use.
+    """
 
     def __init__(self, graph: Graph, values: Values, nodes: tuple[Value, ...],
-                 edges: dict[tuple[int, int], Value]) -> None:
+                 edges: dict[tuple[int, int], Value] | None = None, *,
+                 contributions: list[tuple[Value, ...] | None] | None = None) -> None:
         self.graph = graph
         self.values = values
         self.nodes = nodes
-        self.edges = edges
+        if edges is not None or contributions is None:
+            self.edges = {} if edges is None else edges
+        else:
+            self._contributions = contributions
+
+    @property
+    def edges(self) -> dict[tuple[int, int], Value]:
+        edges = self.__dict__.get("_edges")
+        if edges is None:
+            edges = self._edges = {}
+            contributions = self._contributions
+            for i in range(len(contributions) - 1, -1, -1):  # newest node first
+                cs = contributions[i]
+                if cs is not None:
+                    for k, c in enumerate(cs):
+                        if c is not None:
+                            edges[(i, k)] = c
+        return edges
+
+    @edges.setter
+    def edges(self, edges: dict[tuple[int, int], Value]) -> None:
+        self._edges = edges
 
     def of(self, i: int) -> Value:
         """Node ``i``'s result, zeros of its shape where nothing reached it."""
@@ -108,6 +135,32 @@ class Tangents(_PerNode):
         return self.of(self.graph.output)
 
 
+# Reverse rules the float loop applies inline (exactly the registry's arithmetic; held
+# equal to it by tests/test_engine_fastpaths.py); every other operator calls its rules.
+_GENERIC, _ADD, _SUB, _MUL, _NEG, _RELU = range(6)
+_FLOAT_CODES = {"add": _ADD, "sub": _SUB, "mul": _MUL, "neg": _NEG, "relu": _RELU}
+
+
+def _backward_plan(graph: Graph) -> tuple[tuple, ...]:
+    """One record per operation, newest first: ``(node, code, a, b, needs a, needs b,
+    reverse rules, operands)``, with ``b = -1`` unless the operation has two operands."""
+    plan = graph.memo.get("backward")
+    if plan is None:
+        needs = graph.depends_on_input
+        records = []
+        for node in reversed(graph.nodes):
+            if node.kind != OP:
+                continue
+            ops = node.operands
+            a = ops[0] if ops else -1
+            b = ops[1] if len(ops) == 2 else -1
+            code = _FLOAT_CODES.get(node.op, _GENERIC) if len(ops) <= 2 else _GENERIC  # type: ignore[arg-type]
+            records.append((node.id, code, a, b, a >= 0 and needs[a], b >= 0 and needs[b],
+                            OPS[node.op].vjp, ops))  # type: ignore[index]
+        plan = graph.memo["backward"] = tuple(records)
+    return plan
+
+
 def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
     """Reverse mode from the output, seeded with 1 (or ``seed``, shaped like the output).
 
@@ -123,34 +176,93 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
                 f"{vals[out].shape}; use jacobian (the 'jacobian' command) for every "
                 f"derivative, or make the output a scalar with sum(...) or mean(...)")
         seed = 1.0
-    needs = graph.depends_on_input
+    plan = _backward_plan(graph)
     adj: list[Value] = [None] * len(nodes)
     adj[out] = seed
-    edges: dict[tuple[int, int], Value] = {}
+    contributions: list[tuple[Value, ...] | None] = [None] * len(nodes)
     with np.errstate(all="ignore"):
-        for i in range(out, -1, -1):
-            g = adj[i]
-            if g is None:
+        if getattr(values, "all_floats", False) and type(seed) is float:
+            _float_sweep(plan, vals, adj, contributions, graph.depends_on_input)
+        else:
+            _general_sweep(plan, vals, adj, contributions, graph.depends_on_input)
+    return Gradients(graph, values, tuple(adj), contributions=contributions)
+
+
+def _float_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
+                 contributions: list, needs: tuple[bool, ...]) -> None:
+    """Reverse sweep when every value is a Python float: common rules inline."""
+    for i, code, a, b, na, nb, rules, operands in plan:
+        g = adj[i]
+        if g is None:
+            continue
+        if code == _MUL:
+            ca = g * vals[b] if na else None
+            cb = g * vals[a] if nb else None
+        elif code == _ADD:
+            ca = g if na else None
+            cb = g if nb else None
+        elif code == _SUB:
+            ca = g if na else None
+            cb = -g if nb else None
+        elif code == _RELU or code == _NEG:
+            if not na:
+                contributions[i] = (None,)
                 continue
-            node = nodes[i]
-            if node.kind != OP:
-                continue
-            operands = node.operands
-            rules = OPS[node.op].vjp  # type: ignore[index]
-            outv = vals[i]
-            if len(operands) == 2:
-                a, b = operands
-                args = (vals[a], vals[b])
-            else:
-                args = tuple(vals[j] for j in operands)
-            for k, j in enumerate(operands):
-                if not needs[j]:
-                    continue
-                c = unbroadcast(rules[k](g, outv, *args), vals[j])
-                edges[(i, k)] = c
-                prev = adj[j]
-                adj[j] = c if prev is None else prev + c
-    return Gradients(graph, values, tuple(adj), edges)
+            ca = g * (1.0 if vals[a] > 0 else 0.0) if code == _RELU else -g
+            contributions[i] = (ca,)
+            p = adj[a]
+            adj[a] = ca if p is None else p + ca
+            continue
+        else:
+            _general_node(i, operands, rules, g, vals, adj, contributions, needs, None)
+            continue
+        contributions[i] = (ca, cb)
+        if ca is not None:
+            p = adj[a]
+            adj[a] = ca if p is None else p + ca
+        if cb is not None:
+            p = adj[b]
+            adj[b] = cb if p is None else p + cb
+
+
+def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
+                   contributions: list, needs: tuple[bool, ...]) -> None:
+    """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums."""
+    owned: set[int] = set()  # ids of sums this sweep allocated: safe to add into in place
+    for i, _, _, _, _, _, rules, operands in plan:
+        g = adj[i]
+        if g is None:
+            continue
+        # From here on g may be shared with edges and other adjoints.
+        owned.discard(id(g))
+        _general_node(i, operands, rules, g, vals, adj, contributions, needs, owned)
+
+
+def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
+                  vals: tuple[Value, ...], adj: list[Value], contributions: list,
+                  needs: tuple[bool, ...], owned: set[int] | None) -> None:
+    outv = vals[i]
+    args = tuple(vals[j] for j in operands)
+    cs: list[Value] = []
+    for k, j in enumerate(operands):
+        if not needs[j]:
+            cs.append(None)
+            continue
+        like = vals[j]
+        c = rules[k](g, outv, *args)
+        if type(like) is not float or type(c) is not float:
+            c = unbroadcast(c, like)
+        cs.append(c)
+        prev = adj[j]
+        if prev is None:
+            adj[j] = c
+        elif owned is not None and id(prev) in owned:
+            prev += c
+        else:
+            total = adj[j] = prev + c
+            if owned is not None and isinstance(total, np.ndarray):
+                owned.add(id(total))
+    contributions[i] = tuple(cs)
 
 
 def tangents(graph: Graph, values: Values, wrt: str | Mapping[str, Any] = None) -> Tangents:  # type: ignore[assignment]

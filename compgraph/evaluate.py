@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
@@ -83,11 +84,28 @@ class Values(Mapping):
     order, whose value is not finite (``None`` when all are).
     """
 
-    def __init__(self, graph: Graph, nodes: tuple[Value, ...]) -> None:
+    def __init__(self, graph: Graph, nodes: tuple[Value, ...], *, all_floats: bool = False) -> None:
         self.graph = graph
         self.nodes = nodes
-        self.nonfinite: int | None = next(
-            (i for i, v in enumerate(nodes) if not is_finite(v)), None)
+        # Set by evaluate() when every value is a Python float; reverse mode then runs
+        # its float loop without looking at types.
+        self.all_floats = all_floats
+
+    @property
+    def nonfinite(self) -> int | None:
+        # Computed on first use: a large batched evaluation should not pay a pass over
+        # every array for a check nobody asked for.
+        try:
+            return self._nonfinite
+        except AttributeError:
+            pass
+        nodes = self.nodes
+        found: int | None = None
+        # A float sum is finite only if every term is (inf, -inf and nan all propagate).
+        if not (self.all_floats and math.isfinite(sum(nodes))):
+            found = next((i for i, v in enumerate(nodes) if not is_finite(v)), None)
+        self._nonfinite = found
+        return found
 
     def __getitem__(self, name: str) -> Value:
         return self.nodes[self.graph.node(name).id]
@@ -139,6 +157,67 @@ def _shape(v: Value) -> str:
     return str(tuple(v.shape)) if isinstance(v, np.ndarray) else "scalar"
 
 
+# Forwards that are exact and total on Python floats (never raise, always give a float):
+# the float loop calls them directly instead of the registry's scalar-or-array forward.
+# tests/test_engine_fastpaths.py holds them equal to the registry on every kind of float.
+FLOAT_FORWARDS: dict[str, Any] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "neg": operator.neg,
+    "relu": lambda x: x if x > 0 else 0.0,
+    "tanh": math.tanh,
+    "abs": abs,
+}
+
+
+class ForwardPlan(NamedTuple):
+    """A graph compiled once for evaluation: constants in place, then one record per
+    operation ``(node, forward, a, b)`` with ``b`` an operand id, -1 for a one-operand op,
+    or -2 when ``a`` is the tuple of all operand ids."""
+
+    template: list[Value]                 # constants at their ids, None elsewhere
+    inputs: tuple[tuple[int, str], ...]   # (node id, name)
+    steps: tuple[tuple, ...]              # registry forwards, for any values
+    float_steps: tuple[tuple, ...]        # FLOAT_FORWARDS where there is one
+    consts_are_floats: bool
+
+
+def forward_plan(graph: Graph) -> ForwardPlan:
+    """The graph's :class:`ForwardPlan`, built on first use and kept on the graph."""
+    plan = graph.memo.get("forward")
+    if plan is None:
+        plan = graph.memo["forward"] = _compile_forward(graph)
+    return plan
+
+
+def _compile_forward(graph: Graph) -> ForwardPlan:
+    template: list[Value] = [None] * len(graph.nodes)
+    inputs: list[tuple[int, str]] = []
+    steps: list[tuple] = []
+    float_steps: list[tuple] = []
+    consts_are_floats = True
+    for node in graph.nodes:
+        i = node.id
+        if node.kind == INPUT:
+            inputs.append((i, node.name))  # type: ignore[arg-type]
+        elif node.kind == CONST:
+            template[i] = node.value
+            consts_are_floats = consts_are_floats and type(node.value) is float
+        else:
+            ops = node.operands
+            if len(ops) == 2:
+                a, b = ops
+            elif len(ops) == 1:
+                a, b = ops[0], -1
+            else:
+                a, b = ops, -2
+            forward = OPS[node.op].forward  # type: ignore[index]
+            steps.append((i, forward, a, b))
+            float_steps.append((i, FLOAT_FORWARDS.get(node.op, forward), a, b))  # type: ignore[arg-type]
+    return ForwardPlan(template, tuple(inputs), tuple(steps), tuple(float_steps), consts_are_floats)
+
+
 def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> Values:
     """Evaluate every node; inputs by mapping and/or keywords, the rest from the defaults.
 
@@ -146,25 +225,24 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any
     shapes do not fit raise :class:`EvaluationError` pointing at the operation.
     """
     given = point(graph, inputs, **kw)
-    nodes = graph.nodes
-    vals: list[Value] = [None] * len(nodes)
-    for node in nodes:
-        i = node.id
-        kind = node.kind
-        if kind == INPUT:
-            vals[i] = given[node.name]  # type: ignore[index]
-        elif kind == CONST:
-            vals[i] = node.value
-        else:
-            ops = node.operands
-            try:
-                if len(ops) == 2:
-                    vals[i] = OPS[node.op].forward(vals[ops[0]], vals[ops[1]])  # type: ignore[index]
-                else:
-                    vals[i] = OPS[node.op].forward(*[vals[j] for j in ops])  # type: ignore[index]
-            except (ValueError, TypeError, IndexError) as exc:
-                raise _located(graph, i, _why(node.op, [vals[j] for j in ops], exc)) from None
-    return Values(graph, tuple(vals))
+    plan = forward_plan(graph)
+    vals = plan.template.copy()
+    for i, name in plan.inputs:
+        vals[i] = given[name]
+    all_floats = plan.consts_are_floats and all(type(v) is float for v in given.values())
+    i = -1
+    try:
+        for i, forward, a, b in plan.float_steps if all_floats else plan.steps:
+            if b >= 0:
+                vals[i] = forward(vals[a], vals[b])
+            elif b == -1:
+                vals[i] = forward(vals[a])
+            else:
+                vals[i] = forward(*[vals[j] for j in a])
+    except (ValueError, TypeError, IndexError) as exc:
+        node = graph.nodes[i]
+        raise _located(graph, i, _why(node.op, [vals[j] for j in node.operands], exc)) from None  # type: ignore[arg-type]
+    return Values(graph, tuple(vals), all_floats=all_floats)
 
 
 def _why(op: str, args: list[Value], exc: Exception) -> str:

@@ -180,6 +180,12 @@ class Graph:
             flags.append(n.kind == INPUT or (n.kind == OP and any(flags[j] for j in n.operands)))
         return tuple(flags)
 
+    @cached_property
+    def memo(self) -> dict[str, Any]:
+        """Plans that evaluation and differentiation derive from the graph once and reuse
+        (see ``compgraph.evaluate``); the graph never changes, so they never go stale."""
+        return {}
+
     def topological_order(self) -> range:
         """Node ids, every operand before its users (the numbering is already topological)."""
         return range(len(self.nodes))
