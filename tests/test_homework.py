@@ -201,8 +201,8 @@ def rule_points(seed: int, n: int = 12):
 
 
 def rule(values: cg.Values) -> tuple[np.ndarray, float]:
-    """The update direction (y - ytilde) x, and (y - ytilde) for b."""
-    r = values.inputs["y"] - values["ytilde"]
+    """The update direction (y - ỹ) x, and (y - ỹ) for b."""
+    r = values.inputs["y"] - values["ỹ"]
     return r * values.inputs["x"], r
 
 
@@ -230,7 +230,7 @@ def test_perceptron_loss_is_twice_the_perceptron_criterion() -> None:
         assert values.output == pytest.approx(2 * cvalues.output, abs=1e-12)
         np.testing.assert_allclose(grads["w"], 2 * cgrads["w"], atol=1e-12)
         # right: no step; wrong: the step 2 y x
-        if values["ytilde"] == values.inputs["y"]:
+        if values["ỹ"] == values.inputs["y"]:
             assert np.all(grads["w"] == 0)
         else:
             np.testing.assert_allclose(-grads["w"], 2 * values.inputs["y"] * values.inputs["x"])
@@ -240,8 +240,8 @@ def test_perceptron_on_the_boundary_is_where_the_criterion_differs() -> None:
     # s = 0: sign(0) = 0, so the rule still steps by y x; relu'(0) = 0 takes no step.
     point = {"w": [1.0, -1.0, 0.0], "b": 0.0, "x": [2.0, 2.0, 5.0], "y": 1.0}
     values, grads = run(load("perceptron"), point)
-    assert values["s"] == 0.0 and values["ytilde"] == 0.0
-    np.testing.assert_allclose(-grads["w"], [2.0, 2.0, 5.0])  # (y - ytilde) x
+    assert values["s"] == 0.0 and values["ỹ"] == 0.0
+    np.testing.assert_allclose(-grads["w"], [2.0, 2.0, 5.0])  # (y - ỹ) x
     _, cgrads = run(cg.parse("s = b + w @ x\nL = relu(-y*s)"), point)
     np.testing.assert_allclose(cgrads["w"], 0.0)
 
@@ -253,7 +253,7 @@ def test_squared_error_of_the_perceptron_never_moves() -> None:
         values, grads = run(graph, point)
         np.testing.assert_array_equal(grads["w"], 0.0)
         assert grads["b"] == 0.0
-        if values["ytilde"] != values.inputs["y"]:
+        if values["ỹ"] != values.inputs["y"]:
             assert values.output > 0  # a mistake, yet no gradient
     assert run(graph)[0].output == 2.0
 
@@ -279,8 +279,8 @@ def test_tanh_with_squared_error_is_not_the_rule() -> None:
     graph = load("logistic-tanh-squared-error")
     values, grads = run(graph)
     dw, _ = rule(values)
-    yt = values["ytilde"]
-    # what it is: the rule times tanh' = 1 - ytilde^2
+    yt = values["ỹ"]
+    # what it is: the rule times tanh' = 1 - ỹ^2
     np.testing.assert_allclose(-grads["w"], dw * (1 - yt ** 2), rtol=1e-12)
     # what it is not
     assert not np.allclose(-grads["w"], dw)
