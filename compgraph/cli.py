@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="a title above the picture")
     p.add_argument("--no-values", action="store_true",
                    help="forward view: draw the structure only, without values")
-    p.add_argument("--view-file", action="store_true", dest="open_viewer",
+    p.add_argument("--open", action="store_true", dest="open_viewer",
                    help="open the written file with the system viewer")
     p.set_defaults(func=cmd_render)
 

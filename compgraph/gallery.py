@@ -1,0 +1,113 @@
+"""The main job: render every ``examples/*.cg`` in every view into ``renders/``.
+
+Each SVG carries the SHA-256 of the DOT it was drawn from, so a test can tell a stale
+picture without comparing SVG bytes (which vary across Graphviz versions).
+
+``python -m compgraph.gallery [EXAMPLES_DIR] [RENDERS_DIR]`` runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .differentiate import backward, tangents
+from .evaluate import evaluate
+from .parser import parse
+
+VIEWS = ("forward", "backward", "both", "tangent")
+ACTIVATIONS = ("gelu(x)", "leaky_relu(x, 0.1)", "relu(x)", "tanh(x)")
+DOT_HASH = "compgraph-dot-sha256"
+
+
+def tangent_input(input_names: tuple[str, ...]) -> str:
+    """The input a tangent picture follows: ``x`` when there is one, else the first."""
+    return "x" if "x" in input_names else input_names[0]
+
+
+def example_dot(path: Path, view: str) -> tuple[Any, str]:
+    """One example's picture in one view (a ``graphviz.Digraph``), or ``None`` and why not."""
+    from .render import to_dot
+
+    graph = parse(path.read_text(encoding="utf-8"))
+    values = evaluate(graph)
+    grads = tans = None
+    if view in ("backward", "both"):
+        if isinstance(values.output, np.ndarray):
+            return None, (f"the output {graph.output_name} is not a scalar "
+                          "(its derivatives are a Jacobian)")
+        grads = backward(graph, values)
+    elif view == "tangent":
+        tans = tangents(graph, values, tangent_input(graph.input_names))
+    return to_dot(graph, view, values, grads, tans), ""
+
+
+def dot_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def stamped_svg(svg: bytes, source: str) -> bytes:
+    """The SVG with a comment holding the hash of its DOT, right after the XML declaration."""
+    text = svg.decode("utf-8")
+    stamp = f"<!-- {DOT_HASH}: {dot_hash(source)} -->\n"
+    head, sep, rest = text.partition("?>\n")
+    return (head + sep + stamp + rest if sep else stamp + text).encode("utf-8")
+
+
+def svg_stamp(svg_text: str) -> str | None:
+    """The DOT hash a rendered SVG was stamped with, if any."""
+    marker = f"<!-- {DOT_HASH}: "
+    start = svg_text.find(marker)
+    if start < 0:
+        return None
+    return svg_text[start + len(marker):svg_text.find(" -->", start)]
+
+
+def examples(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.cg"))
+
+
+def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
+    """Render everything; yields one line of progress per picture."""
+    from .plot import draw, sample
+    from .render import pipe, write_atomic
+
+    renders_dir.mkdir(parents=True, exist_ok=True)
+    for path in examples(examples_dir):
+        for view in VIEWS:
+            dot, why = example_dot(path, view)
+            target = renders_dir / f"{path.stem}-{view}.svg"
+            if dot is None:
+                yield f"skipped {target.name}: {why}"
+                continue
+            write_atomic(target, stamped_svg(pipe(dot, "svg"), dot.source))
+            yield str(target)
+    target = renders_dir / "activation-derivatives.svg"
+    try:
+        draw([sample(p) for p in ACTIVATIONS], str(target))
+        yield str(target)
+    except Exception as exc:  # matplotlib is an optional extra
+        yield f"skipped {target.name}: {exc}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import CompgraphError
+
+    args = sys.argv[1:] if argv is None else argv
+    examples_dir = Path(args[0]) if args else Path("examples")
+    renders_dir = Path(args[1]) if len(args) > 1 else Path("renders")
+    try:
+        for line in render_all(examples_dir, renders_dir):
+            print(line)
+    except CompgraphError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
