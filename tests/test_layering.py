@@ -28,6 +28,8 @@ LAYER_OF = {
     "compgraph.render": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
     "compgraph.cli": "command line", "compgraph.render_cli": "command line",
     "compgraph.__main__": "command line",
+    # the main job (`python -m compgraph.gallery`): an entry point that renders the examples
+    "compgraph.gallery": "command line",
 }
 DRAWING_LIBRARIES = {"graphviz", "networkx", "matplotlib"}
 
