@@ -138,11 +138,19 @@ def to_json(v: Any) -> Any:
 
 
 def fmt(v: Any) -> str:
-    """A value for a terminal table."""
+    """A value for a terminal table (``-0`` is printed as ``0``); arrays may span lines.
+
+    >>> fmt(-0.0), fmt(224.0), fmt(np.array([-0.0, 1.5]))
+    ('0', '224', '[0, 1.5]')
+    """
     if isinstance(v, np.ndarray):
-        body = np.array2string(v, precision=6, suppress_small=True, separator=", ")
-        return f"{'×'.join(map(str, v.shape))} {body}" if v.size > 1 else body
-    return f"{float(v):.10g}"
+        return np.array2string(v + 0.0, precision=6, suppress_small=True, separator=", ",
+                               max_line_width=60, formatter={"float_kind": _num})
+    return _num(v)
+
+
+def _num(x: float) -> str:
+    return f"{float(x) + 0.0:.10g}"
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -179,10 +187,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest line; a cell with several lines (a matrix) makes
+    its row that tall."""
     cols = [c for c in range(len(rows[0])) if any(r[c] for r in rows)]
-    widths = {c: max(len(r[c].split("\n")[0]) for r in rows) for c in cols}
-    for r in rows:
-        print("  ".join(r[c].ljust(widths[c]) for c in cols).rstrip())
+    cells = [[r[c].split("\n") for c in cols] for r in rows]
+    widths = [max(len(line) for row in cells for line in row[k]) for k in range(len(cols))]
+    for row in cells:
+        for h in range(max(len(cell) for cell in row)):
+            parts = [(cell[h] if h < len(cell) else "").ljust(w) for cell, w in zip(row, widths)]
+            print("  ".join(parts).rstrip())
 
 
 def cmd_jacobian(args: argparse.Namespace) -> int:
@@ -210,7 +223,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import run_plot
 
-    return run_plot(args)
+    return run_plot(args, read_program)
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -284,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `--range -2,2`: argparse would read "-2,2" as an option; glue it to its flag.
+    for k in range(len(argv) - 1):
+        if argv[k] == "--range" and argv[k + 1].startswith("-"):
+            argv[k:k + 2] = [f"--range={argv[k + 1]}"]
+            break
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -200,10 +200,11 @@ def draw(samples: Sequence[Samples], path: str, derivative_only: bool = False) -
     return path
 
 
-def run_plot(args: argparse.Namespace) -> int:
-    """The ``plot`` command: sample every program, then print CSV and/or draw the figure."""
-    from .cli import read_program
+def run_plot(args: argparse.Namespace, read_program: Callable[[str], str]) -> int:
+    """The ``plot`` command: sample every program, then print CSV and/or draw the figure.
 
+    ``read_program`` turns a PROGRAM argument (text, file or ``-``) into program text.
+    """
     if args.out is None and not args.csv:
         raise PlotUsageError("plot needs -o FILE (svg, png or pdf) or --csv")
     if args.out is not None and os.path.splitext(args.out)[1].lstrip(".").lower() not in FORMATS:

@@ -81,7 +81,9 @@ def run_render(args: argparse.Namespace,
         fmt = fmt or "svg"
         path = _default_path(args, graph, fmt)
         print(f"note: no -o given, writing {path}", file=sys.stderr)
-    written = write_atomic(path, pipe(dot, fmt))
+    data = pipe(dot, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = write_atomic(path, data)
     print(written)
     if args.open_viewer:
         import graphviz
