@@ -33,7 +33,11 @@ _TOKEN = re.compile(rf"""
   | (?P<OP>\*\*|[-+*/@])
   | (?P<LPAR>\()|(?P<RPAR>\))|(?P<LBRK>\[)|(?P<RBRK>\])
   | (?P<COMMA>,)|(?P<SEMI>;)
+  | (?P<BAD>.)
 """, re.VERBOSE)
+
+# Tokens are built as plain tuples: Token(...) costs a Python-level call per token.
+_new_token = tuple.__new__
 
 _OPENERS = {"LPAR", "LBRK"}
 _CLOSERS = {"RPAR", "RBRK"}
@@ -49,46 +53,46 @@ def tokenize(source: str) -> list[Token]:
     tokens: list[Token] = []
     append = tokens.append
     depth = 0
-    pos = 0
     n = len(source)
-    match = _TOKEN.match
-    while pos < n:
-        m = match(source, pos)
-        if m is None:
-            ch = source[pos]
-            hint = " (strings are not part of the language)" if ch in "'\"" else ""
-            raise ParseError(f"unexpected character {ch!r}{hint}", source, pos, pos + 1)
+    for m in _TOKEN.finditer(source):
         kind = m.lastgroup
-        end = m.end()
         if kind == "WS" or kind == "COMMENT":
-            pass
-        elif kind == "NL":
-            if depth == 0:
-                append(Token("SEP", "\n", pos, end))
-        elif kind == "NAME":
-            text = unicodedata.normalize("NFKC", m.group())
-            if not text.isidentifier():
-                raise ParseError(f"{m.group()!r} is not a valid name", source, pos, end)
-            append(Token("NAME", text, pos, end))
+            continue
+        pos, end = m.span()
+        if kind == "NAME":
+            text = m.group()
+            if not text.isascii():  # ASCII names are already NFKC-normal identifiers
+                text = unicodedata.normalize("NFKC", text)
+                if not text.isidentifier():
+                    raise ParseError(f"{m.group()!r} is not a valid name", source, pos, end)
+            append(_new_token(Token, ("NAME", text, pos, end)))
+        elif kind == "OP" or kind == "ASSIGN":
+            append(_new_token(Token, (kind, m.group(), pos, end)))
         elif kind == "NUM":
             if end < n and (source[end].isalpha() or source[end] == "_"):
                 raise ParseError(f"a number runs into a name: write {m.group()}*{source[end]} "
                                  "to multiply", source, pos, end + 1)
-            append(Token("NUM", m.group(), pos, end))
+            append(_new_token(Token, ("NUM", m.group(), pos, end)))
+        elif kind == "NL":
+            if depth == 0:
+                append(_new_token(Token, ("SEP", "\n", pos, end)))
+        elif kind == "COMMA":
+            append(_new_token(Token, ("COMMA" if depth else "SEP", ",", pos, end)))
+        elif kind == "SEMI":
+            append(_new_token(Token, ("SEP", ";", pos, end)))
         elif kind == "CMP":
             text = m.group()
             hint = "; assign with '='" if text == "==" else ""
             raise ParseError(f"comparison {text!r} is not supported{hint}", source, pos, end)
-        elif kind == "COMMA":
-            append(Token("COMMA" if depth else "SEP", ",", pos, end))
-        elif kind == "SEMI":
-            append(Token("SEP", ";", pos, end))
+        elif kind == "BAD":
+            ch = source[pos]
+            hint = " (strings are not part of the language)" if ch in "'\"" else ""
+            raise ParseError(f"unexpected character {ch!r}{hint}", source, pos, pos + 1)
         else:
             if kind in _OPENERS:
                 depth += 1
             elif kind in _CLOSERS and depth:
                 depth -= 1
-            append(Token(kind, m.group(), pos, end))  # type: ignore[arg-type]
-        pos = end
+            append(_new_token(Token, (kind, m.group(), pos, end)))  # type: ignore[arg-type]
     append(Token("EOF", "", n, n))
     return tokens
