@@ -35,7 +35,7 @@ from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
 from . import markup as mk
 from .format import MINUS, format_shape, format_value, is_array
-from .layout import Layout, choose_layout
+from .layout import Layout, choose_layout, layered_order, point
 from .style import SANS, Theme, theme as get_theme
 
 VIEWS = ("forward", "backward", "both", "tangent")
@@ -54,10 +54,24 @@ class Digraph(graphviz.Digraph):
     """A ``graphviz.Digraph`` whose notebook display draws operators as D shapes.
 
     ``note`` is a sentence for the user (e.g. that large-graph layout settings were used),
-    or ``None``.
+    or ``None``. ``neato_no_op`` is 2 when every node carries its position (large graphs):
+    ``pipe`` and ``render`` then only draw, they do not lay out.
     """
 
     note: str | None = None
+    neato_no_op: int | None = None
+
+    def pipe(self, format: str | None = None, renderer: str | None = None,
+             formatter: str | None = None, neato_no_op: int | None = None,
+             quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None) -> bytes | str:
+        return super().pipe(format=format, renderer=renderer, formatter=formatter,
+                            neato_no_op=self.neato_no_op if neato_no_op is None else neato_no_op,
+                            quiet=quiet, engine=engine, encoding=encoding)
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("neato_no_op", self.neato_no_op)
+        return super().render(*args, **kwargs)
 
     def _repr_image_svg_xml(self) -> str:
         from .dshape import dshape_svg  # local: display is the only user here
@@ -125,6 +139,7 @@ class _Builder:
         self.costs = costs
         self.colors = theme.colors
         self.live = graph.ancestors_of_output
+        self.pos: dict[str, str] | None = None  # pinned positions (fast layout only)
         # Outgoing operand edges of each node, in (consumer, operand index) order.
         self.uses: list[list[tuple[int, int]]] = [[] for _ in graph.nodes]
         for n in graph.nodes:
@@ -270,8 +285,8 @@ class _Builder:
             return {}
         if len(lines) == 1:
             t, role = lines[0]
-            return {self.layout.edge_label: mk.plain(t), "fontcolor": self.colors[role]}
-        return {self.layout.edge_label: mk.html(*(
+            return {"label": mk.plain(t), "fontcolor": self.colors[role]}
+        return {"label": mk.html(*(
             mk.font(t, color=self.colors[role], size=None if n == 0 else 10)
             for n, (t, role) in enumerate(lines)))}
 
@@ -361,32 +376,72 @@ class _Builder:
 
     # --- the whole picture -----------------------------------------------------------------
 
+    def positions(self) -> dict[str, str]:
+        """Pinned ``pos`` of every DOT node, for the fast layout of large graphs."""
+        ids: list[str] = []
+        index: dict[str, int] = {}
+        preds: list[list[int]] = []
+        consts: list[tuple[int, int]] = []  # (item, consuming op's item)
+
+        def add(name: str, ps: list[int]) -> int:
+            index[name] = len(ids)
+            ids.append(name)
+            preds.append(ps)
+            return index[name]
+
+        for node in self.g.nodes:
+            if node.kind == CONST:
+                add(self.var_id(node.id), [])
+            elif node.kind == INPUT:
+                add(self.var_id(node.id), [])
+            else:
+                operands = [index[self.var_id(j)] for j in node.operands]
+                op = add(self.op_id(node.id), operands)
+                consts += [(index[self.var_id(j)], op) for j in node.operands
+                           if self.g.nodes[j].kind == CONST]
+                add(self.var_id(node.id), [op])
+        layer_of = {}
+        # A constant sits just before its (first) consumer instead of with the inputs.
+        first = layered_order(preds)
+        for c, op in consts:
+            layer_of.setdefault(c, max(0, first[op][0] - 1))
+        order = layered_order(preds, layer_of) if layer_of else first
+        return {name: point(lay, place, self.rankdir) for name, (lay, place) in zip(ids, order)}
+
+    def node(self, dot: graphviz.Digraph, name: str, label: str, attrs: dict[str, str]) -> None:
+        if self.pos is not None:
+            attrs = {**attrs, "pos": self.pos[name]}
+        dot.node(name, label, attrs)
+
     def build(self, title: str | None, legend: bool) -> Digraph:
-        dot = Digraph(name="compgraph")
+        dot = Digraph(name="compgraph", engine=self.layout.engine)
+        if self.layout.positioned:
+            dot.neato_no_op = 2
+            self.pos = self.positions()
         graph_attrs = {"rankdir": self.rankdir, "forcelabels": "true", **self.theme.graph,
                        **self.layout.graph}
         if title:
             graph_attrs.update({"label": mk.html(mk.font(title, size=16)), "labelloc": "t",
                                 "labeljust": "c"})
         dot.attr("graph", graph_attrs)
-        dot.attr("node", {"fontname": SANS})
-        dot.attr("edge", {"fontname": SANS})
+        dot.attr("node", dict(self.theme.node_defaults))
+        dot.attr("edge", dict(self.theme.edge_defaults))
         for node in self.g.nodes:
             i = node.id
             if node.kind == CONST:
-                dot.node(self.var_id(i), mk.plain(format_value(node.value)),
-                         {**self.theme.node["const"], "class": "const"})
+                self.node(dot, self.var_id(i), mk.plain(format_value(node.value)),
+                          {**self.theme.node["const"], "class": "const"})
                 continue
             if node.kind == INPUT:
                 label, attrs = self.variable_attrs(i)
-                dot.node(self.var_id(i), label, attrs)
+                self.node(dot, self.var_id(i), label, attrs)
                 continue
             label, attrs = self.op_attrs(i)
-            dot.node(self.op_id(i), label, attrs)
+            self.node(dot, self.op_id(i), label, attrs)
             for k, j in enumerate(node.operands):
                 dot.edge(self.var_id(j), self.op_id(i), None, self.operand_edge(i, k))
             label, attrs = self.variable_attrs(i)
-            dot.node(self.var_id(i), label, attrs)
+            self.node(dot, self.var_id(i), label, attrs)
             dot.edge(self.op_id(i), self.var_id(i), None, self.result_edge(i))
         if legend:
             from .legend import add_legend  # the legend is optional furniture

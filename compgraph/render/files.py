@@ -28,10 +28,11 @@ MISSING_DOT = ("Graphviz's `dot` program was not found on PATH; install it "
                "others: https://graphviz.org/download/) or write DOT with --format dot")
 
 
-def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str = "dot") -> bytes:
+def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) -> bytes:
     """The picture in ``format`` as bytes; SVG gets the D-shaped operators.
 
-    ``format="dot"`` returns the DOT source and needs no binary.
+    ``format="dot"`` returns the DOT source and needs no binary. ``engine`` defaults to
+    the one the picture was built for (``dot``, or ``neato`` for large graphs).
 
     >>> from compgraph.graph import GraphBuilder
     >>> b = GraphBuilder(); b.bind("y", b.apply("neg", (b.input("x"),)))
@@ -107,7 +108,7 @@ def _targets(path: str | os.PathLike[str], format: str | Iterable[str] | None
 def render(graph: Graph, path: str | os.PathLike[str], view: str = "forward",
            values: Any = None, grads: Any = None, tangents: Any = None,
            local: Mapping[tuple[int, int], Any] | None = None, *,
-           format: str | Iterable[str] | None = None, engine: str = "dot",
+           format: str | Iterable[str] | None = None, engine: str | None = None,
            **options: Any) -> list[Path]:
     """Draw ``graph`` to ``path`` and return the paths written.
 

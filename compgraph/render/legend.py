@@ -101,13 +101,23 @@ def add_legend(dot: graphviz.Digraph, b: "_Builder") -> None:
     width = max(len(d) for _, _, _, d in rows) * 6 + 4  # ~6 pt per character at 11 pt
     text_style = {"shape": "plaintext", "fontname": SANS, "fontsize": "11",
                   "fontcolor": c["text"], "margin": "0.02", "height": "0"}
-    with dot.subgraph(name="cluster_legend") as sub:
-        sub.attr("graph", {"label": mk.plain("legend"), "fontname": SANS, "fontsize": "11",
-                           "fontcolor": c["text"], "color": c["muted"], "style": "rounded",
-                           "margin": "8"})
-        for role, attrs, sample, description in rows:
+    # Fixed positions (large graphs) have no cluster box: neato -n2 draws no clusters.
+    positioned = b.pos is not None
+    with dot.subgraph(name="legend" if positioned else "cluster_legend") as sub:
+        if not positioned:
+            sub.attr("graph", {"label": mk.plain("legend"), "fontname": SANS,
+                               "fontsize": "11", "fontcolor": c["text"], "color": c["muted"],
+                               "style": "rounded", "margin": "8"})
+        for row, (role, attrs, sample, description) in enumerate(rows):
             name = f"legend_{role}"
             attrs["tooltip"] = mk.plain(description)
+            text = dict(text_style)
+            if positioned:
+                # Above the drawing (below it when it grows upwards), one row per entry.
+                y = (60 + (len(rows) - 1 - row) * 40) * (-1 if b.rankdir == "BT" else 1)
+                attrs["pos"] = f"0,{y}!"
+                text["pos"] = f"{24 + width // 2},{y}!"
             sub.node(name, sample, attrs)
-            sub.node(f"{name}_text", _description(description, width), text_style)
-            sub.edge(name, f"{name}_text", None, {"style": "invis"})
+            sub.node(f"{name}_text", _description(description, width), text)
+            if not positioned:
+                sub.edge(name, f"{name}_text", None, {"style": "invis"})

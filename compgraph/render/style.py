@@ -34,6 +34,8 @@ class Theme:
     node: Mapping[str, Attrs]  # input, variable, output, anonymous, op, cost, const
     edge: Mapping[str, Attrs]  # forward, gradient, tangent, const, dead
     colors: Mapping[str, str]  # value, gradient, tangent, local, text, muted
+    node_defaults: Attrs       # shared by every node: written once, not on each node
+    edge_defaults: Attrs       # shared by every edge
 
 
 def _freeze(table: dict[str, dict[str, str]]) -> Mapping[str, Attrs]:
@@ -56,8 +58,7 @@ def _tables(c: dict[str, str], *, inp: dict[str, str], var: dict[str, str],
             edge: str) -> tuple[dict, dict]:
     """Node and edge tables for one palette; the shapes and sizes are shared by all themes."""
     # Circles grow to fit a long name ("s2 = ŷ"); only the anonymous dot has a fixed size.
-    circle = {"shape": "circle", "width": "0.5", "penwidth": "2",
-              "fontname": SERIF_ITALIC, "fontsize": "16"}
+    circle = {"shape": "circle", "width": "0.5", "fontname": SERIF_ITALIC, "fontsize": "16"}
     node = {
         "input": {**circle, "style": "filled", **inp},
         "variable": {**circle, "style": "filled", **var},
@@ -65,20 +66,16 @@ def _tables(c: dict[str, str], *, inp: dict[str, str], var: dict[str, str],
         "anonymous": {**circle, "width": "0.25", "fixedsize": "true", "style": "filled", **var},
         # Drawn as a rounded box; the SVG post-processing turns it into a D (dshape.py).
         "op": {"shape": "box", "style": "rounded,filled", "width": "0.5", "height": "0.4",
-               "penwidth": "2", "fontname": SANS, "fontsize": "14", **op},
-        "cost": {"shape": "square", "style": "filled", "width": "0.5", "penwidth": "2",
-                 "fontname": SANS, "fontsize": "12", **cost},
+               "fontsize": "14", **op},
+        "cost": {"shape": "square", "style": "filled", "width": "0.5", "fontsize": "12",
+                 **cost},
         "const": {"shape": "plaintext", "width": "0", "height": "0", "margin": "0.02",
-                  "fontname": SANS, "fontsize": "11", "fontcolor": c["text"]},
+                  "fontsize": "11", "fontcolor": c["text"]},
     }
     edges = {
-        "forward": {"color": edge, "penwidth": "1.5", "arrowsize": "0.8",
-                    "fontname": SANS, "fontsize": "11"},
-        "gradient": {"color": c["gradient"], "style": "dashed", "penwidth": "1.5",
-                     "arrowsize": "0.8", "fontname": SANS, "fontsize": "11",
-                     "fontcolor": c["gradient"]},
-        "tangent": {"color": c["tangent"], "penwidth": "1.5", "arrowsize": "0.8",
-                    "fontname": SANS, "fontsize": "11", "fontcolor": c["tangent"]},
+        "forward": {"color": edge},
+        "gradient": {"color": c["gradient"], "style": "dashed", "fontcolor": c["gradient"]},
+        "tangent": {"color": c["tangent"], "fontcolor": c["tangent"]},
         "const": {"color": c["muted"], "penwidth": "1", "arrowsize": "0.6"},
         "dead": {"color": c["muted"], "style": "dotted", "penwidth": "1", "arrowsize": "0.6"},
     }
@@ -88,8 +85,11 @@ def _tables(c: dict[str, str], *, inp: dict[str, str], var: dict[str, str],
 def _theme(name: str, colors: dict[str, str], **palette) -> Theme:
     node, edge = _tables(colors, **palette)
     graph = {"bgcolor": colors["background"], "fontcolor": colors["text"], "fontname": SANS}
+    node_defaults = {"fontname": SANS, "penwidth": "2"}
+    edge_defaults = {"arrowsize": "0.8", "fontname": SANS, "fontsize": "11", "penwidth": "1.5"}
     return Theme(name, MappingProxyType(graph), _freeze(node), _freeze(edge),
-                 MappingProxyType(colors))
+                 MappingProxyType(colors), MappingProxyType(node_defaults),
+                 MappingProxyType(edge_defaults))
 
 
 THEMES: Mapping[str, Theme] = MappingProxyType({
