@@ -18,6 +18,7 @@ how a node's gradient is the sum of what reaches it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Iterator
 
@@ -87,6 +88,8 @@ class _PerNode(Mapping):
             contributions = self._contributions
             for i in range(len(contributions) - 1, -1, -1):  # newest node first
                 cs = contributions[i]
+                if cs is _RECOMPUTE:
+                    cs = _edge_contributions(self.graph, self.values, self.nodes, i)
                 if cs is not None:
                     for k, c in enumerate(cs):
                         if c is not None:
@@ -227,13 +230,19 @@ def _float_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Val
 
 def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
                    contributions: list, needs: tuple[bool, ...]) -> None:
-    """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums."""
-    owned: set[int] = set()  # ids of sums this sweep allocated: safe to add into in place
+    """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
+
+    Array contributions are not kept: ``Gradients.edges`` computes them again from the
+    same rules when asked (pictures ask, a batched gradient does not). A contribution
+    that nothing else refers to then becomes the operand's running sum and later ones
+    are added into it in place, so fan-in costs no new arrays.
+    """
+    owned: set[int] = set()  # ids of adjoints only this sweep refers to: safe to add into
     for i, _, _, _, _, _, rules, operands in plan:
         g = adj[i]
         if g is None:
             continue
-        # From here on g may be shared with edges and other adjoints.
+        # From here on g may be shared with edges and other adjoints: never written again.
         owned.discard(id(g))
         _general_node(i, operands, rules, g, vals, adj, contributions, needs, owned)
 
@@ -241,6 +250,8 @@ def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[V
 def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
                   vals: tuple[Value, ...], adj: list[Value], contributions: list,
                   needs: tuple[bool, ...], owned: set[int] | None) -> None:
+    """One node's edges: each operand's contribution, added to its adjoint. With
+    ``owned`` (the array sweep) the contributions are recomputed later, not kept."""
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
     cs: list[Value] = []
@@ -252,17 +263,54 @@ def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
         c = rules[k](g, outv, *args)
         if type(like) is not float or type(c) is not float:
             c = unbroadcast(c, like)
-        cs.append(c)
         prev = adj[j]
+        if owned is None:
+            cs.append(c)
+            adj[j] = c if prev is None else prev + c
+            continue
+        # A new array that owns its memory and that no one else refers to (the rule's
+        # result, not g, an operand or a view of one) may be written into.
+        fresh = (type(c) is np.ndarray and c.base is None and c.flags.writeable
+                 and sys.getrefcount(c) == 2)
         if prev is None:
             adj[j] = c
-        elif owned is not None and id(prev) in owned:
+        elif id(prev) in owned:
             prev += c
+            continue
+        elif fresh and type(prev) is np.ndarray and prev.shape == c.shape:
+            c += prev  # addition commutes exactly: the same bits as prev + c
+            adj[j] = c
         else:
-            total = adj[j] = prev + c
-            if owned is not None and isinstance(total, np.ndarray):
-                owned.add(id(total))
-    contributions[i] = tuple(cs)
+            c = adj[j] = prev + c
+            fresh = type(c) is np.ndarray
+        if fresh:
+            owned.add(id(c))
+    contributions[i] = _RECOMPUTE if owned is not None else tuple(cs)
+
+
+_RECOMPUTE = object()  # in Gradients' contributions: this node's edges are computed on demand
+
+
+def _edge_contributions(graph: Graph, values: Values, adjoints: tuple[Value, ...],
+                        i: int) -> tuple[Value, ...]:
+    """What each edge into node ``i`` carried in the reverse sweep (the same computation)."""
+    node = graph.nodes[i]
+    rules = OPS[node.op].vjp  # type: ignore[index]
+    vals = values.nodes
+    needs = graph.depends_on_input
+    g, outv = adjoints[i], vals[i]
+    args = tuple(vals[j] for j in node.operands)
+    cs: list[Value] = []
+    with np.errstate(all="ignore"):
+        for k, j in enumerate(node.operands):
+            if not needs[j]:
+                cs.append(None)
+                continue
+            c = rules[k](g, outv, *args)
+            if type(vals[j]) is not float or type(c) is not float:
+                c = unbroadcast(c, vals[j])
+            cs.append(c)
+    return tuple(cs)
 
 
 def tangents(graph: Graph, values: Values, wrt: str | Mapping[str, Any] = None) -> Tangents:  # type: ignore[assignment]

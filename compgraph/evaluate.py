@@ -25,6 +25,10 @@ Value = Any
 def as_value(raw: Any, name: str = "value") -> Value:
     """A number or (nested) list as compgraph holds it: a float, or a float64 array.
 
+    A float64 array is not copied: compgraph holds a read-only view of it (a batch of a
+    million points should not be copied on every evaluation), so it never writes into
+    the caller's array; other arrays and lists are converted.
+
     >>> as_value(2), as_value([[1, 2], [3, 4]]).shape
     (2.0, (2, 2))
     """
@@ -32,6 +36,10 @@ def as_value(raw: Any, name: str = "value") -> Value:
         raise InputError(f"{name}: expected a number or a nested list of numbers, got {raw!r}")
     if isinstance(raw, (int, float)):
         return float(raw)
+    if type(raw) is np.ndarray and raw.dtype == np.float64 and raw.size > 0 and raw.ndim:
+        view = raw.view()
+        view.flags.writeable = False
+        return view
     try:
         arr = np.array(raw, dtype=float)
     except (ValueError, TypeError):

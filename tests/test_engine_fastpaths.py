@@ -108,3 +108,28 @@ def test_batched_accumulation_leaves_inputs_seed_and_edges_alone() -> None:
     np.testing.assert_allclose(grads["x"], ga * y + 2.0 * gb * a, rtol=1e-12)
     np.testing.assert_allclose(grads["y"], ga * x, rtol=1e-12)
     np.testing.assert_allclose(grads["z"], ga, rtol=1e-12)
+
+
+def test_float64_inputs_are_held_as_read_only_views() -> None:
+    x = np.array([1.0, 2.0])
+    values = evaluate(parse("y = x*x"), x=x)
+    held = values.nodes[values.graph.latest["x"]]
+    assert np.shares_memory(held, x) and not held.flags.writeable
+    assert x.flags.writeable
+    ints = np.array([1, 2])
+    converted = evaluate(parse("y = x*x"), x=ints).nodes[0]
+    assert converted.dtype == np.float64 and not np.shares_memory(converted, ints)
+
+
+def test_batched_edges_are_what_the_sweep_added() -> None:
+    # Fan-in through every kind of edge: repeated operand, broadcast scalar, constant.
+    graph = parse("a = x*w + w; b = a*a - 2*x; c = b*s + relu(a)/s")
+    rng = np.random.default_rng(2)
+    point = dict(x=rng.uniform(-1, 1, 4), w=rng.uniform(-1, 1, 4), s=1.5)
+    values = evaluate(graph, point)
+    grads = backward(graph, values, seed=np.ones(4))
+    for j in range(len(graph)):
+        carried = [c for (i, k), c in grads.edges.items() if graph.nodes[i].operands[k] == j]
+        if carried:
+            np.testing.assert_array_equal(grads.nodes[j], sum(carried[1:], carried[0]))
+    assert np.ndim(grads["s"]) == 0
