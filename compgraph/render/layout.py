@@ -29,10 +29,10 @@ from typing import Mapping, Sequence
 
 from ..errors import RenderError
 
-# Drawn edges above which "auto" switches to fast settings. At 400 edges (about 100
-# statements of the benchmark program) dot's best layout takes about 2 s; at 1,000 edges
-# it is over a minute (bench/bench_render.py).
-FAST_ABOVE_EDGES = 400
+# Drawn edges above which "auto" switches to fixed positions. On the benchmark program
+# (bench/bench_render.py) dot's best layout takes about 2 s at 590 edges (100 statements),
+# 11-14 s at 880 (150) and about a minute at 1,150 (200).
+FAST_ABOVE_EDGES = 600
 
 LAYOUTS = ("auto", "best", "fast")
 
