@@ -62,43 +62,28 @@ def _zero_like(v: Value) -> Value:
 
 
 class _PerNode(Mapping):
-    """Per-node results (adjoints or tangents) with name lookup; ``None`` means zero.
-
-    ``edges`` maps ``(node, operand index)`` to what that edge carries. It may be given as
-    ``contributions`` instead, one tuple per node (``None`` for an edge that carried
-    nothing), and is then made into the mapping on first use.
-    """
+    """Per-node results (adjoints or tangents) with name lookup; ``None`` means zero."""
 
     def __init__(self, graph: Graph, values: Values, nodes: tuple[Value, ...],
-                 edges: dict[tuple[int, int], Value] | None = None, *,
-                 contributions: list[tuple[Value, ...] | None] | None = None) -> None:
+                 edges: dict[tuple[int, int], Value] | None = None) -> None:
         self.graph = graph
         self.values = values
         self.nodes = nodes
-        if edges is not None or contributions is None:
-            self.edges = {} if edges is None else edges
-        else:
-            self._contributions = contributions
+        self._edges = edges
 
     @property
     def edges(self) -> dict[tuple[int, int], Value]:
-        edges = self.__dict__.get("_edges")
-        if edges is None:
-            edges = self._edges = {}
-            contributions = self._contributions
-            for i in range(len(contributions) - 1, -1, -1):  # newest node first
-                cs = contributions[i]
-                if cs is _RECOMPUTE:
-                    cs = _edge_contributions(self.graph, self.values, self.nodes, i)
-                if cs is not None:
-                    for k, c in enumerate(cs):
-                        if c is not None:
-                            edges[(i, k)] = c
-        return edges
+        """``(node, operand index)`` -> what that edge carries."""
+        if self._edges is None:
+            self._edges = self._compute_edges()
+        return self._edges
 
     @edges.setter
     def edges(self, edges: dict[tuple[int, int], Value]) -> None:
         self._edges = edges
+
+    def _compute_edges(self) -> dict[tuple[int, int], Value]:
+        return {}
 
     def of(self, i: int) -> Value:
         """Node ``i``'s result, zeros of its shape where nothing reached it."""
@@ -121,6 +106,19 @@ class _PerNode(Mapping):
 class Gradients(_PerNode):
     """Reverse mode: ``adjoints[i]`` is d(output)/d(node i); ``edges[(i, k)]`` is what the
     edge into operand ``k`` of node ``i`` carries back (already in the operand's shape)."""
+
+    def _compute_edges(self) -> dict[tuple[int, int], Value]:
+        # The sweep does not keep them: the rules are pure, so the same computation from
+        # the final adjoints gives the same numbers, and only pictures ever ask.
+        edges: dict[tuple[int, int], Value] = {}
+        graph, values, adjoints = self.graph, self.values, self.nodes
+        nodes = graph.nodes
+        for i in range(len(nodes) - 1, -1, -1):  # newest node first, as the sweep went
+            if adjoints[i] is not None and nodes[i].kind == OP:
+                for k, c in enumerate(_edge_contributions(graph, values, adjoints, i)):
+                    if c is not None:
+                        edges[(i, k)] = c
+        return edges
 
     @property
     def adjoints(self) -> tuple[Value, ...]:
@@ -182,60 +180,54 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
     plan = _backward_plan(graph)
     adj: list[Value] = [None] * len(nodes)
     adj[out] = seed
-    contributions: list[tuple[Value, ...] | None] = [None] * len(nodes)
     with np.errstate(all="ignore"):
         if getattr(values, "all_floats", False) and type(seed) is float:
-            _float_sweep(plan, vals, adj, contributions, graph.depends_on_input)
+            _float_sweep(plan, vals, adj, graph.depends_on_input)
         else:
-            _general_sweep(plan, vals, adj, contributions, graph.depends_on_input)
-    return Gradients(graph, values, tuple(adj), contributions=contributions)
+            _general_sweep(plan, vals, adj, graph.depends_on_input)
+    return Gradients(graph, values, tuple(adj))
 
 
 def _float_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
-                 contributions: list, needs: tuple[bool, ...]) -> None:
+                 needs: tuple[bool, ...]) -> None:
     """Reverse sweep when every value is a Python float: common rules inline."""
     for i, code, a, b, na, nb, rules, operands in plan:
         g = adj[i]
         if g is None:
             continue
         if code == _MUL:
-            ca = g * vals[b] if na else None
-            cb = g * vals[a] if nb else None
-        elif code == _ADD:
-            ca = g if na else None
-            cb = g if nb else None
-        elif code == _SUB:
-            ca = g if na else None
-            cb = -g if nb else None
+            if na:
+                c = g * vals[b]
+                p = adj[a]
+                adj[a] = c if p is None else p + c
+            if nb:
+                c = g * vals[a]
+                p = adj[b]
+                adj[b] = c if p is None else p + c
+        elif code == _ADD or code == _SUB:
+            if na:
+                p = adj[a]
+                adj[a] = g if p is None else p + g
+            if nb:
+                c = g if code == _ADD else -g
+                p = adj[b]
+                adj[b] = c if p is None else p + c
         elif code == _RELU or code == _NEG:
-            if not na:
-                contributions[i] = (None,)
-                continue
-            ca = g * (1.0 if vals[a] > 0 else 0.0) if code == _RELU else -g
-            contributions[i] = (ca,)
-            p = adj[a]
-            adj[a] = ca if p is None else p + ca
-            continue
+            if na:
+                c = g * (1.0 if vals[a] > 0 else 0.0) if code == _RELU else -g
+                p = adj[a]
+                adj[a] = c if p is None else p + c
         else:
-            _general_node(i, operands, rules, g, vals, adj, contributions, needs, None)
-            continue
-        contributions[i] = (ca, cb)
-        if ca is not None:
-            p = adj[a]
-            adj[a] = ca if p is None else p + ca
-        if cb is not None:
-            p = adj[b]
-            adj[b] = cb if p is None else p + cb
+            _general_node(i, operands, rules, g, vals, adj, needs, None)
 
 
 def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
-                   contributions: list, needs: tuple[bool, ...]) -> None:
+                   needs: tuple[bool, ...]) -> None:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
-    Array contributions are not kept: ``Gradients.edges`` computes them again from the
-    same rules when asked (pictures ask, a batched gradient does not). A contribution
-    that nothing else refers to then becomes the operand's running sum and later ones
-    are added into it in place, so fan-in costs no new arrays.
+    Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
+    contribution array that nothing else refers to becomes the operand's running sum and
+    later ones are added into it in place: fan-in costs no new arrays.
     """
     owned: set[int] = set()  # ids of adjoints only this sweep refers to: safe to add into
     for i, _, _, _, _, _, rules, operands in plan:
@@ -244,20 +236,18 @@ def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[V
             continue
         # From here on g may be shared with edges and other adjoints: never written again.
         owned.discard(id(g))
-        _general_node(i, operands, rules, g, vals, adj, contributions, needs, owned)
+        _general_node(i, operands, rules, g, vals, adj, needs, owned)
 
 
 def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
-                  vals: tuple[Value, ...], adj: list[Value], contributions: list,
-                  needs: tuple[bool, ...], owned: set[int] | None) -> None:
-    """One node's edges: each operand's contribution, added to its adjoint. With
-    ``owned`` (the array sweep) the contributions are recomputed later, not kept."""
+                  vals: tuple[Value, ...], adj: list[Value], needs: tuple[bool, ...],
+                  owned: set[int] | None) -> None:
+    """One node's edges: each operand's contribution, added to its adjoint (in place
+    where ``owned`` says the adjoint is an array only this sweep refers to)."""
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
-    cs: list[Value] = []
     for k, j in enumerate(operands):
         if not needs[j]:
-            cs.append(None)
             continue
         like = vals[j]
         c = rules[k](g, outv, *args)
@@ -265,7 +255,6 @@ def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
             c = unbroadcast(c, like)
         prev = adj[j]
         if owned is None:
-            cs.append(c)
             adj[j] = c if prev is None else prev + c
             continue
         # A new array that owns its memory and that no one else refers to (the rule's
@@ -285,10 +274,6 @@ def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
             fresh = type(c) is np.ndarray
         if fresh:
             owned.add(id(c))
-    contributions[i] = _RECOMPUTE if owned is not None else tuple(cs)
-
-
-_RECOMPUTE = object()  # in Gradients' contributions: this node's edges are computed on demand
 
 
 def _edge_contributions(graph: Graph, values: Values, adjoints: tuple[Value, ...],
