@@ -20,7 +20,7 @@ plain dicts (which the ``graphviz`` package writes sorted), and every number goe
 >>> b.bind("s", b.apply("add", (x, x)))
 >>> dot = to_dot(b.build(), legend=False)
 >>> [line.strip() for line in dot.body if "->" in line]
-['v0_x -> op1 [class=operand]', 'v0_x -> op1 [class=operand]', 'op1 -> v1_s [class=result]']
+['v0_x -> op1 [class=operand color=black]', 'v0_x -> op1 [class=operand color=black]', 'op1 -> v1_s [class=result color=black tailport=e]']
 """
 
 from __future__ import annotations
@@ -411,7 +411,7 @@ class _Builder:
     def node(self, dot: graphviz.Digraph, name: str, label: str, attrs: dict[str, str]) -> None:
         if self.pos is not None:
             attrs = {**attrs, "pos": self.pos[name]}
-        dot.node(name, label, attrs)
+        dot.node(name, label, _attributes=attrs)
 
     def build(self, title: str | None, legend: bool) -> Digraph:
         dot = Digraph(name="compgraph", engine=self.layout.engine)
@@ -423,9 +423,9 @@ class _Builder:
         if title:
             graph_attrs.update({"label": mk.html(mk.font(title, size=16)), "labelloc": "t",
                                 "labeljust": "c"})
-        dot.attr("graph", graph_attrs)
-        dot.attr("node", dict(self.theme.node_defaults))
-        dot.attr("edge", dict(self.theme.edge_defaults))
+        dot.attr("graph", _attributes=graph_attrs)
+        dot.attr("node", _attributes=dict(self.theme.node_defaults))
+        dot.attr("edge", _attributes=dict(self.theme.edge_defaults))
         for node in self.g.nodes:
             i = node.id
             if node.kind == CONST:
@@ -439,10 +439,10 @@ class _Builder:
             label, attrs = self.op_attrs(i)
             self.node(dot, self.op_id(i), label, attrs)
             for k, j in enumerate(node.operands):
-                dot.edge(self.var_id(j), self.op_id(i), None, self.operand_edge(i, k))
+                dot.edge(self.var_id(j), self.op_id(i), _attributes=self.operand_edge(i, k))
             label, attrs = self.variable_attrs(i)
             self.node(dot, self.var_id(i), label, attrs)
-            dot.edge(self.op_id(i), self.var_id(i), None, self.result_edge(i))
+            dot.edge(self.op_id(i), self.var_id(i), _attributes=self.result_edge(i))
         if legend:
             from .legend import add_legend  # the legend is optional furniture
 
@@ -488,7 +488,7 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     >>> b.bind("p", b.apply("mul", (x, y)))
     >>> dot = to_dot(b.build(), "forward", values=[2.0, 3.0, 6.0], legend=False)
     >>> print([line.strip() for line in dot.body if line.strip().startswith("op2 ->")][0])
-    op2 -> v2_p [label=6 class=result color=black arrowsize=0.8 fontcolor="#2ca02c" fontname=Helvetica fontsize=11 penwidth=1.5 tailport=e]
+    op2 -> v2_p [class=result color=black fontcolor="#2ca02c" label=6 tailport=e]
     """
     _choice("view", view, VIEWS)
     _choice("edge_labels", edge_labels, EDGE_LABELS)

@@ -105,7 +105,7 @@ def add_legend(dot: graphviz.Digraph, b: "_Builder") -> None:
     positioned = b.pos is not None
     with dot.subgraph(name="legend" if positioned else "cluster_legend") as sub:
         if not positioned:
-            sub.attr("graph", {"label": mk.plain("legend"), "fontname": SANS,
+            sub.attr("graph", _attributes={"label": mk.plain("legend"), "fontname": SANS,
                                "fontsize": "11", "fontcolor": c["text"], "color": c["muted"],
                                "style": "rounded", "margin": "8"})
         for row, (role, attrs, sample, description) in enumerate(rows):
@@ -117,7 +117,7 @@ def add_legend(dot: graphviz.Digraph, b: "_Builder") -> None:
                 y = (60 + (len(rows) - 1 - row) * 40) * (-1 if b.rankdir == "BT" else 1)
                 attrs["pos"] = f"0,{y}!"
                 text["pos"] = f"{24 + width // 2},{y}!"
-            sub.node(name, sample, attrs)
-            sub.node(f"{name}_text", _description(description, width), text)
+            sub.node(name, sample, _attributes=attrs)
+            sub.node(f"{name}_text", _description(description, width), _attributes=text)
             if not positioned:
-                sub.edge(name, f"{name}_text", None, {"style": "invis"})
+                sub.edge(name, f"{name}_text", _attributes={"style": "invis"})
