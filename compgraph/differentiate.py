@@ -305,6 +305,9 @@ def tangents(graph: Graph, values: Values, wrt: str | Mapping[str, Any] = None) 
     input names to direction values; the default is the first input.
     """
     if wrt is None:
+        if not graph.input_names:
+            raise InputError("forward mode needs an input to differentiate with respect to, "
+                             "and this program has none")
         wrt = graph.input_names[0]
     direction = _direction(graph, values, wrt)
     nodes = graph.nodes

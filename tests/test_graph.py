@@ -332,9 +332,6 @@ def test_results_are_mappings_keyed_by_name() -> None:
     assert dict(grads) == {"x": 2.0, "y": 1.0, "a": 1.0, "b": 1.0}
 
 
-@pytest.mark.xfail(strict=True, reason="differentiate.tangents: with no inputs, the default "
-                   "direction is graph.input_names[0] and raises IndexError instead of an "
-                   "InputError saying the program has no inputs")
 def test_tangents_of_a_program_without_inputs_is_an_input_error() -> None:
     g = parse("y = 2 + 3")
     with pytest.raises(cg.InputError):
