@@ -313,6 +313,20 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path: Path, monke
     assert not fresh.exists() and sorted(tmp_path.iterdir()) == [target]
 
 
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "fresh.svg", b"x")
+        kept = tmp_path / "kept.svg"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        write_atomic(kept, b"new")
+    finally:
+        os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_bytes() == b"new"
+
+
 def test_write_into_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="does not exist"):
         write_atomic(tmp_path / "nope" / "w.svg", b"x")

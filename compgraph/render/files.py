@@ -10,6 +10,7 @@ file is written. The ``dot`` format needs no Graphviz binary; the others raise
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -57,6 +58,16 @@ def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) 
     return data
 
 
+def _mode_for(path: Path) -> int:
+    """The old file's permissions, or what a new file gets under the current umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` all at once: either the whole new file or the old one stays.
 
@@ -71,6 +82,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         raise RenderError(f"cannot write {path}: the folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes a private (0600) file; the picture gets the usual permissions.
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
