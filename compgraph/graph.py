@@ -295,9 +295,14 @@ class GraphBuilder:
             # 100,000 statements builds a quarter of a million nodes. Same fields, filled
             # directly.
             node = new_node(Node)
-            node.__dict__.update(id=new, kind=kinds[old], op=ops[old],
-                                 operands=tuple(map(renumber, operands[old])),
-                                 name=names[old], value=values[old], span=spans[old])
+            fields = node.__dict__  # filled key by key, in field order, so keys are shared
+            fields["id"] = new
+            fields["kind"] = kinds[old]
+            fields["op"] = ops[old]
+            fields["operands"] = tuple(map(renumber, operands[old]))
+            fields["name"] = names[old]
+            fields["value"] = values[old]
+            fields["span"] = spans[old]
             nodes_list.append(node)
         nodes = tuple(nodes_list)
         bindings = tuple(Binding(name, new_id[i], span) for name, i, span in self._bindings)
