@@ -32,9 +32,9 @@ def _entries(b: "_Builder") -> list[tuple[str, dict[str, str], str, str]]:
         return role, attrs, mk.plain(label), description
 
     kinds = {n.kind for n in g.nodes}
-    entries = [sample("input", "x", "input (observed)")]
+    entries = [sample("input", "x", "input")]
     if any(n.kind == "op" and g.labels[n.id] for n in g.nodes):
-        entries.append(sample("variable", "a", "computed variable"))
+        entries.append(sample("variable", "a", "variable"))
     if any(n.kind == "op" and not g.labels[n.id] for n in g.nodes):
         entries.append(sample("anonymous", "o" if b.label_anonymous else "",
                               "intermediate (o)"))
@@ -63,7 +63,7 @@ def _key(b: "_Builder") -> list[tuple[str, dict[str, str], str, str]]:
         meanings.append("value")
     if b.view in ("backward", "both") and b.data.adjoints is not None:
         samples.append(("gradient", "60"))
-        meanings.append("gradient (a total is the sum of its edges)")
+        meanings.append("gradient (a total sums its edges)")
         if b.edge_labels in ("local", "both") and b.data.local:
             samples.append(("local", "∂ 4" if b.edge_labels == "local" else "8 × 4"))
             meanings.append("local derivative" if b.edge_labels == "local"
@@ -79,7 +79,7 @@ def _key(b: "_Builder") -> list[tuple[str, dict[str, str], str, str]]:
         rows.append(("key", style, sample, ", ".join(meanings)))
     if b.view == "backward":
         rows.append(("flow", {**style, "fontcolor": c["gradient"]}, mk.plain("◂- -"),
-                     "gradient flow, from the output to the inputs"))
+                     "gradient flow"))
     return rows
 
 
@@ -98,7 +98,7 @@ def add_legend(dot: graphviz.Digraph, b: "_Builder") -> None:
     """
     c = b.colors
     rows = _entries(b) + _key(b)
-    width = max(len(d) for _, _, _, d in rows) * 6 + 4  # ~6 pt per character at 11 pt
+    width = round(max(len(d) for _, _, _, d in rows) * 5.5) + 4  # ~5.5 pt a character at 11 pt
     text_style = {"shape": "plaintext", "fontname": SANS, "fontsize": "11",
                   "fontcolor": c["text"], "margin": "0.02", "height": "0"}
     # Fixed positions (large graphs) have no cluster box: neato -n2 draws no clusters.
