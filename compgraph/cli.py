@@ -145,12 +145,12 @@ def fmt(v: Any) -> str:
     """
     if isinstance(v, np.ndarray):
         return np.array2string(v + 0.0, precision=6, suppress_small=True, separator=", ",
-                               max_line_width=60, formatter={"float_kind": _num})
-    return _num(v)
+                               max_line_width=72, formatter={"float_kind": _short})
+    return f"{float(v) + 0.0:.10g}"
 
 
-def _num(x: float) -> str:
-    return f"{float(x) + 0.0:.10g}"
+def _short(x: float) -> str:
+    return f"{float(x) + 0.0:.6g}"
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -277,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-anonymous", action="store_true",
                    help="label anonymous intermediates 'o'")
     p.add_argument("--title", help="a title above the picture")
+    p.add_argument("--cost", action="append", default=[], metavar="NAME",
+                   help="draw this variable as a cost square (mse and bce always are)")
+    p.add_argument("--layout", choices=("auto", "best", "fast"), default="auto",
+                   help="Graphviz settings: best-looking, fast (fixed positions, for large "
+                        "graphs), or auto (fast above a size, with a note)")
     p.add_argument("--no-values", action="store_true",
                    help="forward view: draw the structure only, without values")
     p.add_argument("--open", action="store_true", dest="open_viewer",

@@ -61,7 +61,8 @@ def run_render(args: argparse.Namespace,
 
     dot = to_dot(graph, args.view, values, grads, tans, local,
                  edge_labels=args.edge_labels, legend=not args.no_legend, rankdir=args.rankdir,
-                 theme=args.theme, label_anonymous=args.label_anonymous, title=args.title)
+                 theme=args.theme, label_anonymous=args.label_anonymous, title=args.title,
+                 costs=args.cost, layout=args.layout)
     if dot.note:
         print(f"note: {dot.note}", file=sys.stderr)
 
