@@ -1,9 +1,11 @@
 """Reverse mode (backprop), forward mode (tangents), Jacobians and the numeric check.
 
 The engine owns what the operator rules leave out: it skips constants, sums fan-out,
-sums a broadcast operand's contribution back to the operand's shape, and keeps each
+sums a broadcast operand's contribution back to the operand's shape, and gives each
 edge's contribution (upstream adjoint × local derivative) so that a picture can show
-how a node's gradient is the sum of what reaches it.
+how a node's gradient is the sum of what reaches it. Graphs are compiled once into a
+plan of records; when every value is a Python float the sweep applies the common rules
+inline, and edge contributions are computed from the final adjoints when first asked for.
 
 >>> from compgraph.parser import parse
 >>> from compgraph.evaluate import evaluate
@@ -142,23 +144,32 @@ _GENERIC, _ADD, _SUB, _MUL, _NEG, _RELU = range(6)
 _FLOAT_CODES = {"add": _ADD, "sub": _SUB, "mul": _MUL, "neg": _NEG, "relu": _RELU}
 
 
-def _backward_plan(graph: Graph) -> tuple[tuple, ...]:
-    """One record per operation, newest first: ``(node, code, a, b, needs a, needs b,
-    reverse rules, operands)``, with ``b = -1`` unless the operation has two operands."""
+def _backward_plan(graph: Graph) -> tuple[list, ...]:
+    """The operations newest first, as parallel lists (node, code, a, b, needs a, needs b),
+    ``b = -1`` unless the operation has two operands. Lists rather than a record per
+    operation, so that compiling a large graph does not wake the cyclic collector."""
     plan = graph.memo.get("backward")
     if plan is None:
         needs = graph.depends_on_input
-        records = []
+        ids: list[int] = []
+        codes: list[int] = []
+        first: list[int] = []
+        second: list[int] = []
+        needs_first: list[bool] = []
+        needs_second: list[bool] = []
         for node in reversed(graph.nodes):
             if node.kind != OP:
                 continue
             ops = node.operands
             a = ops[0] if ops else -1
             b = ops[1] if len(ops) == 2 else -1
-            code = _FLOAT_CODES.get(node.op, _GENERIC) if len(ops) <= 2 else _GENERIC  # type: ignore[arg-type]
-            records.append((node.id, code, a, b, a >= 0 and needs[a], b >= 0 and needs[b],
-                            OPS[node.op].vjp, ops))  # type: ignore[index]
-        plan = graph.memo["backward"] = tuple(records)
+            ids.append(node.id)
+            codes.append(_FLOAT_CODES.get(node.op, _GENERIC) if len(ops) <= 2 else _GENERIC)  # type: ignore[arg-type]
+            first.append(a)
+            second.append(b)
+            needs_first.append(a >= 0 and needs[a])
+            needs_second.append(b >= 0 and needs[b])
+        plan = graph.memo["backward"] = (ids, codes, first, second, needs_first, needs_second)
     return plan
 
 
@@ -182,16 +193,16 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
     adj[out] = seed
     with np.errstate(all="ignore"):
         if getattr(values, "all_floats", False) and type(seed) is float:
-            _float_sweep(plan, vals, adj, graph.depends_on_input)
+            _float_sweep(graph, plan, vals, adj)
         else:
-            _general_sweep(plan, vals, adj, graph.depends_on_input)
+            _general_sweep(graph, plan[0], vals, adj)
     return Gradients(graph, values, tuple(adj))
 
 
-def _float_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
-                 needs: tuple[bool, ...]) -> None:
+def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
+                 adj: list[Value]) -> None:
     """Reverse sweep when every value is a Python float: common rules inline."""
-    for i, code, a, b, na, nb, rules, operands in plan:
+    for i, code, a, b, na, nb in zip(*plan):
         g = adj[i]
         if g is None:
             continue
@@ -218,11 +229,11 @@ def _float_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Val
                 p = adj[a]
                 adj[a] = c if p is None else p + c
         else:
-            _general_node(i, operands, rules, g, vals, adj, needs, None)
+            _general_node(graph, i, g, vals, adj, None)
 
 
-def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[Value],
-                   needs: tuple[bool, ...]) -> None:
+def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
+                   adj: list[Value]) -> None:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
     Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
@@ -230,20 +241,23 @@ def _general_sweep(plan: tuple[tuple, ...], vals: tuple[Value, ...], adj: list[V
     later ones are added into it in place: fan-in costs no new arrays.
     """
     owned: set[int] = set()  # ids of adjoints only this sweep refers to: safe to add into
-    for i, _, _, _, _, _, rules, operands in plan:
+    for i in ids:
         g = adj[i]
         if g is None:
             continue
         # From here on g may be shared with edges and other adjoints: never written again.
         owned.discard(id(g))
-        _general_node(i, operands, rules, g, vals, adj, needs, owned)
+        _general_node(graph, i, g, vals, adj, owned)
 
 
-def _general_node(i: int, operands: tuple[int, ...], rules: tuple, g: Value,
-                  vals: tuple[Value, ...], adj: list[Value], needs: tuple[bool, ...],
+def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: list[Value],
                   owned: set[int] | None) -> None:
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to)."""
+    node = graph.nodes[i]
+    operands = node.operands
+    rules = OPS[node.op].vjp  # type: ignore[index]
+    needs = graph.depends_on_input
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
     for k, j in enumerate(operands):

@@ -16,7 +16,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from .errors import EvaluationError, InputError
-from .graph import CONST, INPUT, Graph
+from .graph import INPUT, OP, Graph
 from .ops import OPS
 
 Value = Any
@@ -180,14 +180,19 @@ FLOAT_FORWARDS: dict[str, Any] = {
 
 
 class ForwardPlan(NamedTuple):
-    """A graph compiled once for evaluation: constants in place, then one record per
-    operation ``(node, forward, a, b)`` with ``b`` an operand id, -1 for a one-operand op,
-    or -2 when ``a`` is the tuple of all operand ids."""
+    """A graph compiled once for evaluation: constants in place, then the operations as
+    parallel lists (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
+    op, or -2 when ``a`` is the tuple of all operand ids. Parallel lists rather than a
+    record per operation: a quarter of a million small tuples would wake the cyclic
+    collector, which would then walk the whole graph several times."""
 
     template: list[Value]                 # constants at their ids, None elsewhere
     inputs: tuple[tuple[int, str], ...]   # (node id, name)
-    steps: tuple[tuple, ...]              # registry forwards, for any values
-    float_steps: tuple[tuple, ...]        # FLOAT_FORWARDS where there is one
+    ids: list[int]
+    forwards: list[Any]                   # registry forwards, for any values
+    float_forwards: list[Any]             # FLOAT_FORWARDS where there is one
+    a: list[Any]
+    b: list[int]
     consts_are_floats: bool
 
 
@@ -202,28 +207,37 @@ def forward_plan(graph: Graph) -> ForwardPlan:
 def _compile_forward(graph: Graph) -> ForwardPlan:
     template: list[Value] = [None] * len(graph.nodes)
     inputs: list[tuple[int, str]] = []
-    steps: list[tuple] = []
-    float_steps: list[tuple] = []
+    ids: list[int] = []
+    forwards: list[Any] = []
+    float_forwards: list[Any] = []
+    first: list[Any] = []
+    second: list[int] = []
     consts_are_floats = True
+    fast = FLOAT_FORWARDS
     for node in graph.nodes:
-        i = node.id
-        if node.kind == INPUT:
-            inputs.append((i, node.name))  # type: ignore[arg-type]
-        elif node.kind == CONST:
-            template[i] = node.value
-            consts_are_floats = consts_are_floats and type(node.value) is float
-        else:
+        kind = node.kind
+        if kind == OP:
             ops = node.operands
             if len(ops) == 2:
-                a, b = ops
+                first.append(ops[0])
+                second.append(ops[1])
             elif len(ops) == 1:
-                a, b = ops[0], -1
+                first.append(ops[0])
+                second.append(-1)
             else:
-                a, b = ops, -2
+                first.append(ops)
+                second.append(-2)
+            ids.append(node.id)
             forward = OPS[node.op].forward  # type: ignore[index]
-            steps.append((i, forward, a, b))
-            float_steps.append((i, FLOAT_FORWARDS.get(node.op, forward), a, b))  # type: ignore[arg-type]
-    return ForwardPlan(template, tuple(inputs), tuple(steps), tuple(float_steps), consts_are_floats)
+            forwards.append(forward)
+            float_forwards.append(fast.get(node.op, forward))  # type: ignore[arg-type]
+        elif kind == INPUT:
+            inputs.append((node.id, node.name))  # type: ignore[arg-type]
+        else:
+            template[node.id] = node.value
+            consts_are_floats = consts_are_floats and type(node.value) is float
+    return ForwardPlan(template, tuple(inputs), ids, forwards, float_forwards, first, second,
+                       consts_are_floats)
 
 
 def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> Values:
@@ -238,9 +252,10 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any
     for i, name in plan.inputs:
         vals[i] = given[name]
     all_floats = plan.consts_are_floats and all(type(v) is float for v in given.values())
+    forwards = plan.float_forwards if all_floats else plan.forwards
     i = -1
     try:
-        for i, forward, a, b in plan.float_steps if all_floats else plan.steps:
+        for i, forward, a, b in zip(plan.ids, forwards, plan.a, plan.b):
             if b >= 0:
                 vals[i] = forward(vals[a], vals[b])
             elif b == -1:

@@ -177,7 +177,13 @@ class Graph:
         """Whether each node depends on some input (constants and their results do not)."""
         flags: list[bool] = []
         for n in self.nodes:
-            flags.append(n.kind == INPUT or (n.kind == OP and any(flags[j] for j in n.operands)))
+            depends = n.kind == INPUT
+            if n.kind == OP:
+                for j in n.operands:  # a loop, not any(...): no generator object per node
+                    if flags[j]:
+                        depends = True
+                        break
+            flags.append(depends)
         return tuple(flags)
 
     @cached_property
