@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 

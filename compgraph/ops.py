@@ -20,7 +20,7 @@ handles both, so scalar programs run on plain floats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np

@@ -24,7 +24,7 @@ import gc
 from .errors import ParseError
 from .graph import Graph, GraphBuilder
 from .lexer import Token, tokenize
-from .ops import BINARY, FUNCTIONS, OPS
+from .ops import BINARY, FUNCTIONS
 
 _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 _UNARY_PRECEDENCE = 3

@@ -3,7 +3,6 @@ error class, line and column (and no traceback from the command line for any of 
 
 from __future__ import annotations
 
-import math
 import re
 import subprocess
 import sys
