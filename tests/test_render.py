@@ -132,10 +132,24 @@ def test_arrays_show_shapes_on_nodes_and_edges() -> None:
     values = cg.evaluate(g)
     grads = cg.backward(g, values)
     src = to_dot(g, "both", values, grads).source
-    assert "3×2" in node_line(src, "v0_W1")
-    assert "3×2 [[1, −1], [0.5, 2], [−1.5, 0.25]]" in src  # small arrays show their values
+    w1 = node_line(src, "v0_W1")
+    assert "3×2" in w1 and "xlabel" not in w1  # the shape once, in the circle
+    assert "tooltip=\"W1, value 3×2 [[1, −1], [0.5, 2], [−1.5, 0.25]]" in w1  # full values
+    # edges: values of arrays up to 3 elements (no shape prefix), else the shape only
+    assert ">[0.1, −0.2, 0.3]<" in edge_lines(src, "v1_b1", "op7")[0]
+    assert not any("3×2 [" in line or "2×3 [" in line
+                   for line in src.splitlines() if "->" in line or "xlabel" in line)
+    # beside a node: value and gradient of arrays up to 4 elements
+    assert re.search(r"xlabel=<.*\[1, 2\].*\[6\.675, 26\.7\]", node_line(src, "v4_x"))
     big = to_dot(cg.parse("s = sum(W)"), values=[np.ones((4, 3)), 12.0]).source
-    assert "4×3" in big and "[[1" not in big
+    assert 'label="4×3"' in big and "[[1" not in big.split("tooltip")[0]
+
+
+def test_long_names_keep_the_row_height() -> None:
+    src = to_dot(cg.parse("s2 = x*y, yhat = s2, w = yhat + 1")).source
+    alias = next(line for line in src.splitlines() if "label=\"s2 = yhat\"" in line)
+    assert "shape=ellipse" in alias and "fixedsize=true" in alias and "height=0.5" in alias
+    assert "fixedsize=true" in src and "height=0.5" in src  # one circle size
 
 
 def test_rankdir_and_theme_and_legend(homework) -> None:
@@ -143,8 +157,13 @@ def test_rankdir_and_theme_and_legend(homework) -> None:
     assert "rankdir=TB" in tb and "dshape_bottom" in tb and "tailport=s" in tb
     dark = picture(homework, "forward", theme="dark")
     assert "bgcolor=black" in dark and "#fccde5" in dark
-    assert "cluster_legend" in picture(homework, "forward")
+    assert "legend_input" in picture(homework, "forward")
     assert "legend" not in picture(homework, "forward", legend=False)
+    # compact: no box, one rank of its own beside a left-right picture, a chain when top-down
+    lr = picture(homework, "backward")
+    assert "cluster" not in lr and "rank=sink" in lr and "legend_flow" in lr
+    assert "rank=source" in picture(homework, "backward", rankdir="RL")
+    assert "legend_input -> legend_variable" in picture(homework, "backward", rankdir="TB")
 
 
 def test_bad_choices_list_the_valid_ones(homework) -> None:

@@ -34,7 +34,8 @@ from ..errors import RenderError
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
 from . import markup as mk
-from .format import MINUS, format_shape, format_value, is_array
+from .format import (EDGE_VALUES, MINUS, NODE_VALUES, TOOLTIP_VALUES, format_shape,
+                     format_value, is_array)
 from .layout import Layout, choose_layout, layered_order, point
 from .style import SANS, Theme, theme as get_theme
 
@@ -108,9 +109,19 @@ def _choice(name: str, value: str, choices: Iterable[str]) -> str:
     return value
 
 
+def _node_text(value: Any) -> str:
+    """A number beside a node: values of arrays up to ``NODE_VALUES`` elements, else the shape."""
+    return format_value(value, NODE_VALUES, shape=False)
+
+
+def _edge_text(value: Any) -> str:
+    """A number on a wire: values of arrays up to ``EDGE_VALUES`` elements, else the shape."""
+    return format_value(value, EDGE_VALUES, shape=False)
+
+
 def _sum_text(total: Any, terms: list[Any]) -> str:
     """``60 = 28 + 32`` when a scalar total is the sum of several edge contributions."""
-    text = format_value(total)
+    text = _node_text(total)
     if len(terms) < 2 or any(is_array(t) for t in terms) or is_array(total):
         return text
     if len(terms) > _MAX_SUM_TERMS:
@@ -120,6 +131,25 @@ def _sum_text(total: Any, terms: list[Any]) -> str:
         s = format_value(t)
         parts.append(f"{MINUS} {s[1:]}" if s.startswith(MINUS) else f"+ {s}")
     return f"{text} = {' '.join(parts)}"
+
+
+# Variable circles all have the theme's size; a name wider than this (in points, estimated)
+# makes the circle an ellipse of the same height instead of a bigger circle.
+_CIRCLE_TEXT = 30.0
+
+
+def _text_width(text: str, fontsize: float) -> float:
+    """A generous estimate of a label's width in points (about half an em a character)."""
+    return sum(0.3 if ch == " " else 0.5 for ch in text) * fontsize
+
+
+def _fit(name: str, attrs: Mapping[str, str]) -> dict[str, str]:
+    """Shape overrides so a long name (``s2 = yhat``) keeps the row's height: an ellipse."""
+    width = _text_width(name, float(attrs.get("fontsize", "14")))
+    if width <= _CIRCLE_TEXT:
+        return {}
+    inches = (width + 18) / 72
+    return {"shape": "ellipse", "width": f"{inches:.2f}"}
 
 
 class _Builder:
@@ -222,6 +252,8 @@ class _Builder:
                                 mk.font(format_shape(value.shape), face=SANS, size=9))
         else:
             dot_label = mk.plain(label or "")
+        if role != "anonymous":
+            attrs.update(_fit(label or "", attrs))
         attrs["tooltip"] = mk.plain(self.tooltip(i, label))
         annotation = self.annotation(i)
         if annotation is not None:
@@ -232,11 +264,11 @@ class _Builder:
     def tooltip(self, i: int, label: str | None) -> str:
         parts = [label or "o"]
         if self.value(i) is not None:
-            parts.append(f"value {format_value(self.value(i))}")
+            parts.append(f"value {format_value(self.value(i), TOOLTIP_VALUES)}")
         if self.view in ("backward", "both") and self.adjoint(i) is not None:
-            parts.append(f"gradient {format_value(self.adjoint(i))}")
+            parts.append(f"gradient {format_value(self.adjoint(i), TOOLTIP_VALUES)}")
         if self.view == "tangent" and self.tangent(i) is not None:
-            parts.append(f"tangent {format_value(self.tangent(i))}")
+            parts.append(f"tangent {format_value(self.tangent(i), TOOLTIP_VALUES)}")
         return ", ".join(parts)
 
     def annotation(self, i: int) -> str | None:
@@ -245,8 +277,15 @@ class _Builder:
             return None
         pieces: list[str] = []
         value = self.value(i)
+        if is_array(value) and value.size > NODE_VALUES:
+            # Too many numbers to write beside a circle (the tooltip has them): the shape
+            # once, and only where the circle does not already carry it (anonymous ones).
+            if self.g.labels[i]:
+                return None
+            return mk.html(mk.font(format_shape(value.shape), face=SANS, size=10,
+                                   color=self.colors["text"]))
         if value is not None:
-            pieces.append(mk.font(format_value(value), color=self.colors["value"]))
+            pieces.append(mk.font(_node_text(value), color=self.colors["value"]))
         if self.view in ("backward", "both"):
             adj = self.adjoint(i)
             if adj is not None:
@@ -305,14 +344,14 @@ class _Builder:
         if self.view == "forward":
             attrs.update(self.theme.edge["forward"])
             if val is not None:
-                lines.append((format_value(val), "value"))
+                lines.append((_edge_text(val), "value"))
         elif self.view == "tangent":
             t = self.tangent_edge(i, k)
             fixed = self.data.tangents is not None and t is None
             # Edges outside the input's cone of influence carry no tangent: drawn muted.
             attrs.update(self.theme.edge["const" if fixed else "tangent"])
             if t is not None:
-                lines.append((format_value(t), "tangent"))
+                lines.append((_edge_text(t), "tangent"))
         else:
             live = self.live[i]
             attrs.update(self.theme.edge["forward" if self.view == "both" else "gradient"])
@@ -321,7 +360,7 @@ class _Builder:
             if self.view == "backward":
                 attrs["dir"] = "back"
             if self.view == "both" and val is not None:
-                lines.append((format_value(val), "value"))
+                lines.append((_edge_text(val), "value"))
             lines += self.gradient_lines(i, k)
         attrs.update(self.edge_label(lines))
         return attrs
@@ -331,14 +370,14 @@ class _Builder:
         local = self.data.local.get((i, k))
         lines: list[tuple[str, str]] = []
         if self.edge_labels in ("gradient", "both") and c is not None:
-            lines.append((format_value(c), "gradient"))
+            lines.append((_edge_text(c), "gradient"))
         if self.edge_labels in ("local", "both") and local is not None:
             if self.edge_labels == "both" and self.adjoint(i) is not None:
                 # The chain rule on the wire: what it carries = upstream × local.
-                lines.append((f"{format_value(self.adjoint(i))} × {format_value(local)}",
+                lines.append((f"{_edge_text(self.adjoint(i))} × {_edge_text(local)}",
                               "local"))
             else:
-                lines.append((f"∂ {format_value(local)}", "local"))
+                lines.append((f"∂ {_edge_text(local)}", "local"))
         return lines
 
     def result_edge(self, i: int) -> dict[str, str]:
@@ -351,13 +390,13 @@ class _Builder:
         if self.view == "forward":
             attrs.update(self.theme.edge["forward"])
             if val is not None:
-                lines.append((format_value(val), "value"))
+                lines.append((_edge_text(val), "value"))
         elif self.view == "tangent":
             t = self.tangent(i)
             fixed = self.data.tangents is not None and t is None
             attrs.update(self.theme.edge["const" if fixed else "tangent"])
             if t is not None:
-                lines.append((format_value(t), "tangent"))
+                lines.append((_edge_text(t), "tangent"))
         else:
             const = not self.g.depends_on_input[i]
             style = "const" if const else ("forward" if self.view == "both" else "gradient")
@@ -367,10 +406,10 @@ class _Builder:
             if self.view == "backward":
                 attrs["dir"] = "none" if const else "back"
             if self.view == "both" and val is not None:
-                lines.append((format_value(val), "value"))
+                lines.append((_edge_text(val), "value"))
             adj = self.adjoint(i)
             if adj is not None and self.edge_labels != "local":
-                lines.append((format_value(adj), "gradient"))
+                lines.append((_edge_text(adj), "gradient"))
         attrs.update(self.edge_label(lines))
         return attrs
 

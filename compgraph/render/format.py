@@ -21,6 +21,10 @@ MINUS = "−"  # U+2212: typeset minus, as on a slide (the operator labels use i
 TIMES = "×"
 SIGNIFICANT = 4
 SMALL_ARRAY = 6  # arrays with at most this many elements also show their values
+# Where space is short, fewer values: on an edge (one line along a wire) and beside a node.
+EDGE_VALUES = 3
+NODE_VALUES = 4
+TOOLTIP_VALUES = 64  # tooltips show the full values of any array a slide would hold
 
 # Integers this small are shown exactly (a gradient of 12345 reads better than 1.234e4).
 _EXACT_INTEGERS_BELOW = 1e6
@@ -71,21 +75,32 @@ def _nested(a: np.ndarray) -> str:
     return "[" + ", ".join(_nested(row) for row in a) + "]"
 
 
-def format_value(value: Any) -> str:
-    """A scalar as a number; an array as its shape, followed by its values when small.
+def format_value(value: Any, values_up_to: int = SMALL_ARRAY, shape: bool = True) -> str:
+    """A scalar as a number; an array as its shape, with its values when it is small.
+
+    ``values_up_to`` is the largest array whose values are written; ``shape=False`` drops
+    the shape in front of the values (a short array's values already tell it), so a larger
+    array is then its shape alone. One formatter for every place: edges use
+    ``(EDGE_VALUES, False)``, node annotations ``(NODE_VALUES, False)``, tooltips
+    ``(TOOLTIP_VALUES)``.
 
     >>> format_value(np.array([[1.0, 2.0], [3.0, -0.0]]))
     '2×2 [[1, 2], [3, 0]]'
     >>> format_value(np.zeros((3, 4)))
     '3×4'
+    >>> format_value(np.array([0.0, 13.35, 0.0]), EDGE_VALUES, shape=False)
+    '[0, 13.35, 0]'
+    >>> format_value(np.ones((3, 2)), EDGE_VALUES, shape=False)
+    '3×2'
     >>> format_value(np.float64(7.0)), format_value(np.array(5.0)), format_value(True)
     ('7', '5', '1')
     """
     if isinstance(value, np.ndarray) and value.ndim > 0:
-        text = format_shape(value.shape)
-        if value.size <= SMALL_ARRAY:
-            text += " " + _nested(value)
-        return text
+        if value.size > values_up_to:
+            return format_shape(value.shape)
+        if not shape:
+            return _nested(value)
+        return format_shape(value.shape) + " " + _nested(value)
     return format_number(float(value))
 
 

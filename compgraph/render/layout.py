@@ -52,7 +52,7 @@ class Layout:
     note: str | None = None
 
 
-BEST = Layout("best", "dot", MappingProxyType({"nodesep": "0.3", "ranksep": "0.4"}))
+BEST = Layout("best", "dot", MappingProxyType({"nodesep": "0.35", "ranksep": "0.5"}))
 
 FAST = Layout("fast", "neato", MappingProxyType({
     # layout=neato lets a plain `dot -Tsvg file.dot` honour the positions too (slower).

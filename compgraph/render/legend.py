@@ -1,8 +1,19 @@
-"""The legend: the node kinds a picture uses and what its colours mean, as a boxed cluster.
+"""The legend: a compact key beside (LR, RL) or below (TB, BT) the picture.
 
-Each entry is a real sample of the node (a shaded circle, a D block, ...), styled by the
-same theme table as the picture, next to a short description; only the kinds present in
-the graph are listed, and the colour key matches the view.
+Each entry is one DOT node: a small real sample of the node kind (a shaded circle, a D
+block, a cost square, ...; styled by the same theme table as the picture) whose label runs
+on to the right of the sample with a short description in a small font, so every sample is
+immediately followed by its words. Only the kinds present in the graph are listed, and the
+colour key matches the view. There is no box and no title.
+
+A node's label is centred on the node, so an entry's label is a one-row table
+``[blank | sample | gap | words]`` whose blank is as wide as the words: the sample then sits
+in the middle, inside its shape. Entries share one rank (``rank=sink``, or ``source`` when
+the picture grows towards the left or top), which ``dot`` stacks as a column for LR/RL and
+lines up as a row for TB/BT; in a row the blank overlaps the gap before it (``fixedsize``
+keeps it out of the layout) and an invisible spacer after each entry keeps room for its
+words. With fixed positions (large graphs, ``neato -n2``) the entries are pinned in a row
+under the drawing.
 """
 
 from __future__ import annotations
@@ -17,19 +28,40 @@ from .style import SANS
 if TYPE_CHECKING:
     from .dot import _Builder
 
+FONT = 10.0        # points: the words, and the key's sample numbers
+GAP = 4.0          # points between a sample and its words
+CHAR = 0.56 * FONT  # a generous width of one character at FONT (Helvetica)
+SPACE = 14.0       # points between one entry's words and the next sample (fixed positions)
+
+# Sample sizes in inches: smaller than in the picture, so the legend stays a footnote.
+_SIZES = {"input": ("0.26", "0.26"), "variable": ("0.26", "0.26"), "output": ("0.26", "0.26"),
+          "anonymous": ("0.14", "0.14"), "op": ("0.32", "0.22"), "cost": ("0.22", "0.22")}
+
+
+def _words_width(text: str) -> float:
+    return round(len(text) * CHAR + 2)
+
 
 def _entries(b: "_Builder") -> list[tuple[str, dict[str, str], str, str]]:
-    """``(role, attributes, sample label, description)`` for each node kind present."""
+    """``(role, attributes, sample markup, description)`` for each node kind present."""
     g = b.g
 
     def sample(role: str, label: str, description: str) -> tuple[str, dict, str, str]:
         attrs = dict(b.theme.node[role])
-        if role in ("input", "variable", "op", "cost"):
-            # Smaller than in the picture, so the legend stays a footnote.
-            attrs.update({"width": "0.35", "fontsize": "12"})
+        if role in _SIZES:
+            width, height = _SIZES[role]
+            attrs.update({"width": width, "height": height})
+            if role != "anonymous":
+                attrs["fontsize"] = "11"
             if role == "op":
-                attrs.update({"height": "0.28", "class": f"dshape_{_side(b)}"})
-        return role, attrs, mk.plain(label), description
+                attrs["class"] = f"dshape_{_side(b)}"
+            # (an empty <font></font> is a syntax error in Graphviz)
+            text = mk.font(label, size=float(attrs.get("fontsize", FONT)),
+                           face=attrs.get("fontname")) if label else mk.Markup("")
+        else:  # a constant: plain text, as in the picture
+            attrs.update({"width": "0.1", "height": "0.1"})
+            text = mk.font(label, size=FONT)
+        return role, attrs, text, description
 
     kinds = {n.kind for n in g.nodes}
     entries = [sample("input", "x", "input")]
@@ -54,70 +86,80 @@ def _side(b: "_Builder") -> str:
 
 
 def _key(b: "_Builder") -> list[tuple[str, dict[str, str], str, str]]:
-    """Colour rows of the view: sample numbers in their colours, and what they mean."""
+    """The colour key of the view: sample numbers in their colours, and what they mean."""
     c = b.colors
-    samples: list[tuple[str, str]] = []  # (colour role, sample text)
-    meanings: list[str] = []
-    if b.data.values is not None:
-        samples.append(("value", "7"))
-        meanings.append("value")
+    style = {"shape": "plaintext", "width": "0.1", "height": "0.1"}
+    rows: list[tuple[str, dict[str, str], str, str]] = []
+
+    def row(role: str, color: str, sample: str, description: str) -> None:
+        rows.append((role, dict(style), mk.font(sample, color=color, size=FONT), description))
+
+    if b.data.values is not None and b.view != "forward":
+        row("value", c["value"], "7", "value")
+    elif b.data.values is not None:
+        row("value", c["value"], "7", "value on the wire")
     if b.view in ("backward", "both") and b.data.adjoints is not None:
-        samples.append(("gradient", "60"))
-        meanings.append("gradient (a total sums its edges)")
+        row("gradient", c["gradient"], "60", "gradient (Σ of edges)")
         if b.edge_labels in ("local", "both") and b.data.local:
-            samples.append(("local", "∂ 4" if b.edge_labels == "local" else "8 × 4"))
-            meanings.append("local derivative" if b.edge_labels == "local"
-                            else "upstream × local derivative")
+            local = b.edge_labels == "local"
+            row("local", c["local"], "∂ 4" if local else "8 × 4",
+                "local derivative" if local else "upstream × local")
     elif b.view == "tangent" and b.data.tangents is not None:
-        samples.append(("tangent", "3"))
-        meanings.append("tangent (forward mode)")
-    style = {"shape": "plaintext", "fontname": SANS, "fontsize": "11", "margin": "0.02",
-             "height": "0"}
-    rows = []
-    if samples:
-        sample = mk.html(mk.Markup("  ".join(mk.font(t, color=c[role]) for role, t in samples)))
-        rows.append(("key", style, sample, ", ".join(meanings)))
+        row("tangent", c["tangent"], "3", "tangent (forward mode)")
     if b.view == "backward":
-        rows.append(("flow", {**style, "fontcolor": c["gradient"]}, mk.plain("◂- -"),
-                     "gradient flow"))
+        row("flow", c["gradient"], "◂- -", "gradient flow")
     return rows
 
 
-def _description(text: str, width: int) -> str:
-    """A left-aligned text cell; all rows get the same width so their left edges line up."""
-    return (f'<<table border="0" cellpadding="0" cellspacing="0"><tr>'
-            f'<td width="{width}" align="left">{mk.text(text)}</td></tr></table>>')
+def _points(inches: str) -> float:
+    return float(inches) * 72
+
+
+def _label(sample: str, slot: float, height: float, words: str, width: float,
+           color: str) -> str:
+    """``[blank | sample | gap | words]``: centred on the sample, the words to its right."""
+    cell = '<td fixedsize="true" width="{:g}" height="{:g}"{}>{}</td>'
+    return ('<<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr>'
+            + cell.format(width + GAP, height, "", "")
+            + cell.format(slot, height, "", sample)
+            + cell.format(GAP, height, "", "")
+            + cell.format(width, height, ' align="left"',
+                          mk.font(words, face=SANS, size=FONT, color=color))
+            + "</tr></table>>")
 
 
 def add_legend(dot: graphviz.Digraph, b: "_Builder") -> None:
-    """Add the legend cluster to ``dot`` (after the graph, so it does not reorder it).
-
-    Samples share one rank and their descriptions the next, so the legend is two tidy
-    columns (rows, for a vertical rankdir) in the order written. No edges chain the samples:
-    flat edges would double the space between rows in a graph with edge labels.
-    """
-    c = b.colors
+    """Add the legend entries to ``dot`` (after the graph, so it does not reorder it)."""
     rows = _entries(b) + _key(b)
-    width = round(max(len(d) for _, _, _, d in rows) * 5.5) + 4  # ~5.5 pt a character at 11 pt
-    text_style = {"shape": "plaintext", "fontname": SANS, "fontsize": "11",
-                  "fontcolor": c["text"], "margin": "0.02", "height": "0"}
-    # Fixed positions (large graphs) have no cluster box: neato -n2 draws no clusters.
     positioned = b.pos is not None
-    with dot.subgraph(name="legend" if positioned else "cluster_legend") as sub:
-        if not positioned:
-            sub.attr("graph", _attributes={"label": mk.plain("legend"), "fontname": SANS,
-                               "fontsize": "11", "fontcolor": c["text"], "color": c["muted"],
-                               "style": "rounded", "margin": "8"})
-        for row, (role, attrs, sample, description) in enumerate(rows):
+    if b.rankdir in ("LR", "BT") and not positioned:
+        rows.reverse()  # dot stacks them bottom to top in these directions
+    # One slot width for every sample, so the words line up in a column.
+    slot = max(max(_points(a["width"]) for _, a, _, _ in rows), 3 * CHAR + 2)
+    height = max(_points(a["height"]) for _, a, _, _ in rows)
+    words = max(_words_width(d) for _, _, _, d in rows)
+    if positioned:
+        xs = [float(p.rstrip("!").split(",")[0]) for p in b.pos.values()]
+        ys = [float(p.rstrip("!").split(",")[1]) for p in b.pos.values()]
+        x, y = min(xs) + slot / 2, min(ys) - 60
+    previous = ""
+    with dot.subgraph(name="legend") as sub:
+        if not positioned and b.rankdir in ("LR", "RL"):
+            # One rank of its own after the output (before it for RL): a column at the right.
+            sub.attr("graph", _attributes={"rank": "sink" if b.rankdir == "LR" else "source"})
+        for role, attrs, sample, description in rows:
             name = f"legend_{role}"
-            attrs["tooltip"] = mk.plain(description)
-            text = dict(text_style)
+            own = _words_width(description) if positioned else words
+            attrs.update({"tooltip": mk.plain(description), "margin": "0",
+                          "fixedsize": "shape"})
             if positioned:
-                # Above the drawing (below it when it grows upwards), one row per entry.
-                y = (60 + (len(rows) - 1 - row) * 40) * (-1 if b.rankdir == "BT" else 1)
-                attrs["pos"] = f"0,{y}!"
-                text["pos"] = f"{24 + width // 2},{y}!"
-            sub.node(name, sample, _attributes=attrs)
-            sub.node(f"{name}_text", _description(description, width), _attributes=text)
-            if not positioned:
-                sub.edge(name, f"{name}_text", _attributes={"style": "invis"})
+                # A row under the drawing; the blank half of a label may overlap the gap.
+                attrs["pos"] = f"{x:g},{y:g}!"
+                x += slot + GAP + own + SPACE
+            sub.node(name, _label(sample, slot, height, description, own, b.colors["text"]),
+                     _attributes=attrs)
+            if not positioned and b.rankdir in ("TB", "BT"):
+                # A chain of its own: dot ranks it as a column beside the drawing.
+                if previous:
+                    sub.edge(previous, name, _attributes={"style": "invis"})
+                previous = name

@@ -57,13 +57,15 @@ def _tables(c: dict[str, str], *, inp: dict[str, str], var: dict[str, str],
             out: dict[str, str], op: dict[str, str], cost: dict[str, str],
             edge: str) -> tuple[dict, dict]:
     """Node and edge tables for one palette; the shapes and sizes are shared by all themes."""
-    # Circles grow to fit a long name ("s2 = ŷ"); only the anonymous dot has a fixed size.
-    circle = {"shape": "circle", "width": "0.5", "fontname": SERIF_ITALIC, "fontsize": "16"}
+    # Circles have one fixed size, so a row of variables stays even; a long name ("s2 = ŷ")
+    # gets an ellipse of the same height instead (dot.py), never a bigger circle.
+    circle = {"shape": "circle", "width": "0.5", "height": "0.5", "fixedsize": "true",
+              "fontname": SERIF_ITALIC, "fontsize": "16"}
     node = {
         "input": {**circle, "style": "filled", **inp},
         "variable": {**circle, "style": "filled", **var},
         "output": {**circle, "style": "filled", **out},
-        "anonymous": {**circle, "width": "0.25", "fixedsize": "true", "style": "filled", **var},
+        "anonymous": {**circle, "width": "0.25", "height": "0.25", "style": "filled", **var},
         # Drawn as a rounded box; the SVG post-processing turns it into a D (dshape.py).
         "op": {"shape": "box", "style": "rounded,filled", "width": "0.5", "height": "0.4",
                "fontsize": "14", **op},
