@@ -21,8 +21,11 @@ if ! command -v dot >/dev/null 2>&1; then
   fi
 fi
 
-if ! "$PY" -c "import compgraph, graphviz, numpy, networkx, pytest, hypothesis, syrupy, matplotlib" >/dev/null 2>&1 \
-   || ! "$PY" -m pip show compgraph >/dev/null 2>&1; then
+# Installed, with every dependency, and from this very checkout (subprocesses that run
+# `python -m compgraph` from another folder must get this code, not an older clone's).
+here="$(pwd -P)/compgraph"
+installed=$(cd / && "$PY" -c "import os, compgraph, graphviz, numpy, networkx, pytest, hypothesis, syrupy, matplotlib; print(os.path.dirname(os.path.realpath(compgraph.__file__)))" 2>/dev/null || true)
+if [ "$installed" != "$here" ]; then
   echo "setup: installing compgraph with its test and plot extras (pip install -e '.[test,plot]')"
   "$PY" -m pip install -q --disable-pip-version-check -e ".[test,plot]"
 fi
