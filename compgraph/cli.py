@@ -319,10 +319,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_FAILED)
     except CompgraphError as exc:
         return _fail(exc, EXIT_FAILED)
+    except BrokenPipeError:  # `... | head`: the reader left, nothing went wrong
+        return EXIT_OK
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
+    except OSError as exc:  # a file that cannot be written or read: say which, and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # a bug of ours: still no traceback for the user
         print(f"error: internal error ({type(exc).__name__}: {exc}); please report it",
               file=sys.stderr)
