@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import make_program  # noqa: E402
 
 import compgraph as cg  # noqa: E402
-from compgraph.render import to_dot  # noqa: E402
-from compgraph.render.dshape import dshape_svg  # noqa: E402
+from compgraph.drawing import to_dot  # noqa: E402
+from compgraph.drawing.dshape import dshape_svg  # noqa: E402
 
 VIEWS = ("forward", "backward", "both", "tangent")
 TARGET_SECONDS = 10.0

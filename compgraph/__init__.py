@@ -34,7 +34,7 @@ __all__ = [
 
 # Rendering and export pull in graphviz and networkx: import them on first use only, so
 # that evaluating from the command line stays as fast as importing numpy.
-_LAZY = {"to_dot": "compgraph.render", "render": "compgraph.render",
+_LAZY = {"to_dot": "compgraph.drawing", "render": "compgraph.drawing",
          "to_networkx": "compgraph.export"}
 
 

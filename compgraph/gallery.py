@@ -37,7 +37,7 @@ def example_rankdir(values: Any) -> str:
 
 def example_dot(path: Path, view: str) -> tuple[Any, str]:
     """One example's picture in one view (a ``graphviz.Digraph``), or ``None`` and why not."""
-    from .render import to_dot
+    from .drawing import to_dot
 
     graph = parse(path.read_text(encoding="utf-8"))
     values = evaluate(graph)
@@ -80,7 +80,7 @@ def examples(folder: Path) -> list[Path]:
 def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
     """Render everything; yields one line of progress per picture."""
     from .plot import draw, sample
-    from .render import pipe, write_atomic
+    from .drawing import pipe, write_atomic
 
     renders_dir.mkdir(parents=True, exist_ok=True)
     for path in examples(examples_dir):

@@ -29,7 +29,7 @@ def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
 def run_render(args: argparse.Namespace,
                load: Callable[[argparse.Namespace], tuple[Graph, Values]]) -> int:
     from . import cli
-    from .render import pipe, to_dot, write_atomic
+    from .drawing import pipe, to_dot, write_atomic
 
     values = grads = tans = local = None
     try:

@@ -1,7 +1,7 @@
 """The one-way layers of style.md principle 6, read from the imports of every module.
 
 core (errors, ops, graph) → language (lexer, parser, builder) → evaluation (evaluate,
-differentiate) → rendering/export (render/*, export, plot) → command line (cli,
+differentiate) → rendering/export (drawing/*, export, plot) → command line (cli,
 render_cli, __main__). A module imports only its own layer or lower ones; only rendering
 and above may import graphviz, networkx or matplotlib. ``compgraph/__init__.py`` is exempt
 but must import rendering and export lazily.
@@ -25,7 +25,7 @@ LAYER_OF = {
     "compgraph.errors": "core", "compgraph.ops": "core", "compgraph.graph": "core",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
-    "compgraph.render": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
+    "compgraph.drawing": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
     "compgraph.cli": "command line", "compgraph.render_cli": "command line",
     "compgraph.__main__": "command line",
     # the main job (`python -m compgraph.gallery`): an entry point that renders the examples
@@ -42,7 +42,7 @@ def module_name(path: Path) -> str:
 
 
 def layer(module: str) -> str | None:
-    """The layer of a compgraph module: its own entry, or its package's (render.*)."""
+    """The layer of a compgraph module: its own entry, or its package's (drawing.*)."""
     parts = module.split(".")
     while parts:
         name = ".".join(parts)
@@ -128,12 +128,12 @@ def test_imports_go_one_way(path: Path) -> None:
 def test_the_checker_sees_relative_and_nested_imports(tmp_path: Path) -> None:
     """The import reader itself: relative levels, `from . import`, imports inside functions."""
     probe = tmp_path / "probe.py"
-    probe.write_text("from . import ops\nfrom .render import x\nfrom .render.dot import d\n"
+    probe.write_text("from . import ops\nfrom .drawing import x\nfrom .drawing.dot import d\n"
                      "def f():\n    from ..y import z\n    import graphviz\n", encoding="utf-8")
     found = sorted(t for t, _ in imports(probe, here="compgraph.sub.probe"))
-    assert found == ["compgraph.sub.ops", "compgraph.sub.render", "compgraph.sub.render.dot",
+    assert found == ["compgraph.sub.drawing", "compgraph.sub.drawing.dot", "compgraph.sub.ops",
                      "compgraph.y", "graphviz"]
-    assert layer("compgraph.render.dot") == "rendering"
+    assert layer("compgraph.drawing.dot") == "rendering"
     assert layer("compgraph.cli") == "command line"
 
 
@@ -142,7 +142,7 @@ def test_package_init_has_no_eager_rendering_imports() -> None:
     for node in tree.body:  # module level only: lazy imports live inside __getattr__
         if isinstance(node, ast.ImportFrom):
             target = (node.module or "")
-            assert not target.startswith(("render", "export", "plot", "cli")), target
+            assert not target.startswith(("drawing", "export", "plot", "cli")), target
             assert target.split(".")[0] not in DRAWING_LIBRARIES
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -152,7 +152,7 @@ def test_package_init_has_no_eager_rendering_imports() -> None:
 def _loaded_after(code: str) -> list[str]:
     probe = (code + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules "
              "if m.split('.')[0] in ('graphviz', 'networkx', 'matplotlib') "
-             "or m.startswith(('compgraph.render', 'compgraph.export', 'compgraph.plot')))))")
+             "or m.startswith(('compgraph.drawing', 'compgraph.export', 'compgraph.plot')))))")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr

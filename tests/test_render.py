@@ -15,9 +15,9 @@ import pytest
 
 import compgraph as cg
 from compgraph.errors import GraphvizMissingError, RenderError
-from compgraph.render import (FAST_ABOVE_EDGES, VIEWS, dshape_svg, pipe, render, to_dot,
+from compgraph.drawing import (FAST_ABOVE_EDGES, VIEWS, dshape_svg, pipe, render, to_dot,
                               write_atomic)
-from compgraph.render.format import format_value
+from compgraph.drawing.format import format_value
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = "a = x*y + z, b = a*(x + x), w = a*b + b"
@@ -187,7 +187,7 @@ def test_dot_is_the_same_bytes_every_time(homework) -> None:
 
 
 def test_dot_is_the_same_bytes_in_another_process(homework) -> None:
-    code = ("import compgraph as cg, sys; from compgraph.render import to_dot\n"
+    code = ("import compgraph as cg, sys; from compgraph.drawing import to_dot\n"
             f"g = cg.parse({HOMEWORK!r}); v = cg.evaluate(g, x=2, y=3, z=1)\n"
             "sys.stdout.write(to_dot(g, 'backward', v, cg.backward(g, v)).source)")
     outputs = set()

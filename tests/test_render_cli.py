@@ -125,3 +125,17 @@ def test_options_reach_the_picture(capsys) -> None:
     assert "legend" in plain and "legend" not in styled
     assert "rankdir=LR" in plain and "rankdir=TB" in styled
     assert plain != styled
+
+
+def test_library_render_and_to_dot_are_functions(tmp_path: Path) -> None:
+    import compgraph as cg
+    import compgraph.drawing  # noqa: F401  (importing the package must not shadow cg.render)
+
+    g = cg.parse(HOMEWORK)
+    values = cg.evaluate(g, x=2, y=3, z=1)
+    grads = cg.backward(g, values)
+    dot = cg.to_dot(g, "backward", values, grads)
+    assert "292" in dot.source
+    written = cg.render(g, tmp_path / "w.dot", "backward", values, grads)
+    assert [p.name for p in written] == ["w.dot"]
+    assert (tmp_path / "w.dot").read_text() == dot.source

@@ -12,7 +12,7 @@ computes them.
 
 DOT ids come from statement order and names (``v3_a``, ``op2``, ``c5``), attributes are
 plain dicts (which the ``graphviz`` package writes sorted), and every number goes through
-:mod:`compgraph.render.format`, so the same program gives the same bytes on every run.
+:mod:`compgraph.drawing.format`, so the same program gives the same bytes on every run.
 
 >>> from compgraph.graph import GraphBuilder
 >>> b = GraphBuilder()

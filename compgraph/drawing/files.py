@@ -37,7 +37,7 @@ def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) 
 
     >>> from compgraph.graph import GraphBuilder
     >>> b = GraphBuilder(); b.bind("y", b.apply("neg", (b.input("x"),)))
-    >>> from compgraph.render.dot import to_dot
+    >>> from compgraph.drawing.dot import to_dot
     >>> pipe(to_dot(b.build(), legend=False), "dot").decode().splitlines()[0]
     'digraph compgraph {'
     """
@@ -127,7 +127,7 @@ def render(graph: Graph, path: str | os.PathLike[str], view: str = "forward",
 
     The format comes from the suffix (``w.svg``), or ``format`` names one or several
     (``["svg", "png"]`` writes ``w.svg`` and ``w.png``). ``options`` are those of
-    :func:`~compgraph.render.to_dot` (``edge_labels``, ``legend``, ``rankdir``, ``theme``,
+    :func:`~compgraph.drawing.to_dot` (``edge_labels``, ``legend``, ``rankdir``, ``theme``,
     ``label_anonymous``, ``title``, ``costs``, ``layout``).
 
     >>> import tempfile, pathlib
