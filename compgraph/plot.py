@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .differentiate import tangents
+from .drawing.files import write_atomic
 from .errors import EvaluationError, InputError, RenderError
 from .evaluate import evaluate
 from .graph import Graph
@@ -186,17 +187,11 @@ def draw(samples: Sequence[Samples], path: str, derivative_only: bool = False) -
         axes[0].set_xlim(samples[0].x[0], samples[0].x[-1])
         metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None},
                     "png": {"Software": None}}[fmt]
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".plot-", suffix=f".{fmt}", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                fig.savefig(f, format=fmt, metadata=metadata)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, metadata=metadata)
+    # Everything is drawn before the file is touched; write_atomic never leaves half a file.
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomic(path, buffer.getvalue())
     return path
 
 
