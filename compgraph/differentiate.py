@@ -195,8 +195,14 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
         if getattr(values, "all_floats", False) and type(seed) is float:
             _float_sweep(graph, plan, vals, adj)
         else:
-            _general_sweep(graph, plan[0], vals, adj)
+            _general_sweep(graph, plan[0], vals, adj, seed if _all_ones(seed) else None)
     return Gradients(graph, values, tuple(adj))
+
+
+def _all_ones(seed: Value) -> bool:
+    """Whether ``seed`` is a float64 array of ones (a batch seeded with 1 at every point)."""
+    return (type(seed) is np.ndarray and seed.dtype == np.float64 and seed.size > 0
+            and seed.flat[0] == 1.0 and bool((seed == 1.0).all()))
 
 
 def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
@@ -233,12 +239,14 @@ def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
 
 
 def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
-                   adj: list[Value]) -> None:
+                   adj: list[Value], ones: Value = None) -> None:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
     Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
     contribution array that nothing else refers to becomes the operand's running sum and
-    later ones are added into it in place: fan-in costs no new arrays.
+    later ones are added into it in place: fan-in costs no new arrays. ``ones`` is the
+    seed when it is all ones (it is never written, so any adjoint that is this very
+    array is all ones too).
     """
     owned: set[int] = set()  # ids of adjoints only this sweep refers to: safe to add into
     for i in ids:
@@ -247,16 +255,28 @@ def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
             continue
         # From here on g may be shared with edges and other adjoints: never written again.
         owned.discard(id(g))
-        _general_node(graph, i, g, vals, adj, owned)
+        _general_node(graph, i, g, vals, adj, owned, ones)
+
+
+def _times_one(d: Value, g: Value) -> bool:
+    """Whether ``g * d``, for a ``g`` of ones, is exactly ``d``: the same type and shape."""
+    if type(d) is float:
+        return type(g) is float
+    return (type(d) is np.ndarray and d.dtype == np.float64 and d.ndim > 0
+            and (type(g) is float or d.shape == np.shape(g)))
 
 
 def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: list[Value],
-                  owned: set[int] | None) -> None:
+                  owned: set[int] | None, ones: Value = None) -> None:
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to)."""
     node = graph.nodes[i]
     operands = node.operands
-    rules = OPS[node.op].vjp  # type: ignore[index]
+    op = OPS[node.op]  # type: ignore[index]
+    rules = op.vjp
+    # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
+    # local derivative: a pass over the batch (and a new array) saved.
+    partials = op.partials if g is ones or (type(g) is float and g == 1.0) else None
     needs = graph.depends_on_input
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
@@ -264,7 +284,18 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
         if not needs[j]:
             continue
         like = vals[j]
-        c = rules[k](g, outv, *args)
+        c = None
+        if partials is not None:
+            c = partials[k](outv, *args)
+            if not _times_one(c, g):
+                c = None
+            elif type(c) is np.ndarray and sys.getrefcount(c) > 2:
+                # A value (y for x*y): hand it on read-only, so that no adjoint can
+                # ever be written through to it.
+                c = c.view()
+                c.flags.writeable = False
+        if c is None:
+            c = rules[k](g, outv, *args)
         if type(like) is not float or type(c) is not float:
             c = unbroadcast(c, like)
         prev = adj[j]
@@ -275,12 +306,19 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
         # result, not g, an operand or a view of one) may be written into.
         fresh = (type(c) is np.ndarray and c.base is None and c.flags.writeable
                  and sys.getrefcount(c) == 2)
+        if ones is not None and prev is not None:
+            # The seed's ones added as the number 1.0: the same sums, one array less to read.
+            if prev is ones and type(c) is np.ndarray and c.shape == ones.shape:
+                prev = 1.0
+            elif c is ones and type(prev) is np.ndarray and prev.shape == ones.shape:
+                c = 1.0
         if prev is None:
             adj[j] = c
         elif id(prev) in owned:
             prev += c
             continue
-        elif fresh and type(prev) is np.ndarray and prev.shape == c.shape:
+        elif fresh and (type(prev) is float or
+                        type(prev) is np.ndarray and prev.shape == c.shape):
             c += prev  # addition commutes exactly: the same bits as prev + c
             adj[j] = c
         else:

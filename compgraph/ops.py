@@ -44,6 +44,9 @@ class Op:
     cost: bool = False             # drawn as a cost square
     defaults: tuple[float, ...] = ()  # values for omitted trailing arguments
     doc: str = ""
+    # Elementwise ops whose reverse rule is ``g * partial(out, *args)`` give the partials
+    # too, so that reverse mode can skip the multiplication when ``g`` is all ones.
+    partials: tuple[Rule, ...] | None = None
 
     @property
     def min_arity(self) -> int:
@@ -95,7 +98,7 @@ def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
         forward=_scalar_or_array(f_scalar, f_array),
         vjp=(lambda g, out, x: g * deriv(x, out),),
         jvp=(lambda t, out, x: t * deriv(x, out),),
-        doc=doc,
+        doc=doc, partials=(lambda out, x: deriv(x, out),),
     )
 
 
@@ -109,6 +112,7 @@ def _binary(name: str, label: str, symbol: str | None, precedence: int,
         vjp=(lambda g, out, x, y: g * dx(x, y, out), lambda g, out, x, y: g * dy(x, y, out)),
         jvp=(lambda t, out, x, y: t * dx(x, y, out), lambda t, out, x, y: t * dy(x, y, out)),
         doc=doc, defaults=defaults,
+        partials=(lambda out, x, y: dx(x, y, out), lambda out, x, y: dy(x, y, out)),
     )
 
 

@@ -133,3 +133,79 @@ def test_batched_edges_are_what_the_sweep_added() -> None:
         if carried:
             np.testing.assert_array_equal(grads.nodes[j], sum(carried[1:], carried[0]))
     assert np.ndim(grads["s"]) == 0
+
+
+def _without_ones_shortcut(monkeypatch, graph, values, seed):
+    """Gradients through the registry's rules only: the seed never recognised as ones."""
+    import compgraph.differentiate as differentiate
+
+    with monkeypatch.context() as m:
+        m.setattr(differentiate, "_all_ones", lambda seed: False)
+        return backward(graph, values, seed=seed)
+
+
+@pytest.mark.parametrize("source", [
+    "w = x + x", "w = x * x", "w = x - x", "w = x*y + x", "w = x*y", "w = (x + y) * x",
+    "a = x*y + z; b = a*(x + x); w = a*b + b", "a = x*x; w = a + a*y - relu(a)",
+    "a = tanh(x); w = a*a + exp(y)*a",
+])
+def test_a_seed_of_ones_gives_the_rules_bits(monkeypatch, source: str) -> None:
+    # Where the cotangent is the seed's ones the engine uses the local derivative (and
+    # adds 1.0 for the seed) instead of multiplying and adding arrays of ones.
+    graph = parse(source)
+    rng = np.random.default_rng(3)
+    point = {n: rng.uniform(-1, 1, 6) for n in graph.input_names}
+    copies = {n: v.copy() for n, v in point.items()}
+    values = evaluate(graph, point)
+    value_copies = [np.copy(v) for v in values.nodes]
+    seed = np.ones(6)
+    grads = backward(graph, values, seed=seed)
+    again = backward(graph, values, seed=seed)  # the same seed, reused
+    want = _without_ones_shortcut(monkeypatch, graph, values, seed)
+    for got in (grads, again):
+        for a, b in zip(got.nodes, want.nodes):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+        assert got.edges.keys() == want.edges.keys()
+        for key, c in want.edges.items():
+            np.testing.assert_array_equal(got.edges[key], c)
+    # Nothing the caller gave or the evaluation made was written.
+    np.testing.assert_array_equal(seed, np.ones(6))
+    for n, v in point.items():
+        np.testing.assert_array_equal(v, copies[n])
+    for v, c in zip(values.nodes, value_copies):
+        np.testing.assert_array_equal(v, c)
+
+
+def test_an_adjoint_that_is_a_value_is_read_only() -> None:
+    # Under a seed of ones d(a*b)/db is a's value itself: handed on as a read-only view.
+    graph = parse("a = x + 1; b = a*y; w = a*b")
+    values = evaluate(graph, x=np.arange(3.0), y=np.full(3, 2.0))
+    grads = backward(graph, values, seed=np.ones(3))
+    assert np.shares_memory(grads["b"], values["a"])
+    assert not grads["b"].flags.writeable
+    with pytest.raises(ValueError):
+        grads["b"][0] = 99.0
+    np.testing.assert_array_equal(values["a"], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(grads["a"], values["b"] + values["a"] * 2.0)
+
+
+def test_a_scalar_seed_of_one_on_a_batch() -> None:
+    # seed=1.0 on an array output: the same numbers as an explicit array of ones.
+    graph = parse("a = x*y + z; b = a*(x + x); w = a*b + b")
+    rng = np.random.default_rng(4)
+    point = {n: rng.uniform(-1, 1, 5) for n in "xyz"}
+    values = evaluate(graph, point)
+    by_scalar = backward(graph, values, seed=1.0)
+    by_array = backward(graph, values, seed=np.ones(5))
+    for name in "xyz":
+        np.testing.assert_array_equal(by_scalar[name], by_array[name])
+
+
+def test_an_almost_ones_seed_is_multiplied() -> None:
+    graph = parse("w = x*y")
+    values = evaluate(graph, x=np.array([1.0, 2.0]), y=np.array([3.0, 4.0]))
+    seed = np.array([1.0, 0.5])
+    np.testing.assert_array_equal(backward(graph, values, seed=seed)["x"], [3.0, 2.0])
+    np.testing.assert_array_equal(seed, [1.0, 0.5])

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from compgraph import OPS, backward, evaluate, tangents
+from compgraph.differentiate import unbroadcast
 from compgraph.graph import GraphBuilder
 
 Sampler = Callable[[np.random.Generator, tuple], object]
@@ -190,6 +191,28 @@ def test_operator_rules_match_central_differences(name: str, shapes) -> None:
         u[f"x{k}"], d[f"x{k}"] = up[f"x{k}"], down[f"x{k}"]
         _close(single.output, (np.asarray(f(u)) - np.asarray(f(d))) / (2 * EPS),
                f"{name} forward rule for operand {k}")
+
+
+@pytest.mark.parametrize("name, shapes", [c for c in _cases() if c.values[1] is not None])
+def test_a_seed_of_ones_gives_the_reverse_rules_bits(name: str, shapes) -> None:
+    # Under a cotangent of ones the engine takes an operator's partials instead of
+    # multiplying by ones: exactly what the reverse rule gives, bit for bit.
+    samplers, _ = DOMAINS[name]
+    rng = np.random.default_rng(_seed_for(name) + 7)
+    g = _one_op_graph(name)
+    point = {f"x{k}": samplers[k](rng, shapes[k]) for k in range(len(shapes))}
+    values = evaluate(g, point)
+    out = values.output
+    seed = np.ones(np.shape(out)) if isinstance(out, np.ndarray) else 1.0
+    grads = backward(g, values, seed=seed)
+    args = [values.nodes[i] for i in g.inputs]
+    op = OPS[name]
+    assert op.partials is None or len(op.partials) == op.arity
+    with np.errstate(all="ignore"):
+        for k, i in enumerate(g.inputs):
+            want = unbroadcast(op.vjp[k](seed, out, *args), args[k])
+            np.testing.assert_array_equal(grads.of(i), want, err_msg=f"{name} operand {k}")
+            assert type(grads.of(i)) is type(want)
 
 
 def test_every_operator_has_a_domain() -> None:
