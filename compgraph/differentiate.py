@@ -401,15 +401,19 @@ def _reshape_like(t: Value, like: Value) -> Value:
     return float(np.sum(t)) if isinstance(t, np.ndarray) else t
 
 
+def _input_id(graph: Graph, name: str) -> int:
+    """The node of input ``name``; anything else is an :class:`InputError` listing the inputs."""
+    if name not in graph.input_names:
+        raise InputError(f"cannot differentiate with respect to {name!r}: it is not an input; "
+                         f"the inputs are: {', '.join(graph.input_names) or 'none'}")
+    return graph.inputs[graph.input_names.index(name)]
+
+
 def _direction(graph: Graph, values: Values, wrt: str | Mapping[str, Any]) -> dict[int, Value]:
-    names = dict(zip(graph.input_names, graph.inputs))
     items = {wrt: None} if isinstance(wrt, str) else dict(wrt)
     out: dict[int, Value] = {}
     for name, raw in items.items():
-        if name not in names:
-            raise InputError(f"cannot differentiate with respect to {name!r}: it is not an input; "
-                             f"the inputs are: {', '.join(graph.input_names) or 'none'}")
-        i = names[name]
+        i = _input_id(graph, name)
         like = values.nodes[i]
         if raw is None:
             out[i] = np.ones(like.shape) if isinstance(like, np.ndarray) else 1.0
@@ -471,10 +475,7 @@ def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /,
     """
     if values is None:
         values = evaluate(graph, inputs, **kw)
-    if wrt not in graph.input_names:
-        raise InputError(f"cannot differentiate with respect to {wrt!r}: it is not an input; "
-                         f"the inputs are: {', '.join(graph.input_names) or 'none'}")
-    x_id = graph.inputs[graph.input_names.index(wrt)]
+    x_id = _input_id(graph, wrt)
     in_shape = np.shape(values.nodes[x_id])
     out_shape = np.shape(values.output)
     n_in = int(np.prod(in_shape))
