@@ -305,11 +305,6 @@ def _POW(x: float, y: float) -> float:
     return x ** y
 
 
-def _div_array(x: Value, y: Value) -> Value:
-    with np.errstate(all="ignore"):
-        return np.divide(x, y)
-
-
 def _ew(fn: Callable) -> Callable:
     """A numpy forward run with floating-point warnings silenced (the engine reports them)."""
 
@@ -337,7 +332,7 @@ _RECORDS: list[Op] = [
     _binary("mul", "*", "*", 2, lambda x, y: x * y, _ew(np.multiply),
             lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
     Op("div", "/", 2, symbol="/", precedence=2,
-       forward=_scalar_or_array(lambda x, y: x / y, _div_array),
+       forward=_scalar_or_array(lambda x, y: x / y, _ew(np.divide)),
        vjp=(_ieee(lambda g, out, x, y: g / y), _ieee(lambda g, out, x, y: -g * out / y)),
        jvp=(_ieee(lambda t, out, x, y: t / y), _ieee(lambda t, out, x, y: -t * out / y)),
        doc="x / y (elementwise)"),
