@@ -240,8 +240,11 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m compgraph",
+    from . import __version__
+
+    parser = _Parser(prog="compgraph",
                      description="Build, evaluate, differentiate and draw computational graphs.")
+    parser.add_argument("--version", action="version", version=f"compgraph {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 

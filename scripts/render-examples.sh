@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, then renders every example in every view into renders/.
+# The main job: installs what is missing (scripts/setup.sh), then renders every example in
+# every view into renders/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-exec "${PYTHON:-python3}" -m compgraph.gallery examples renders "$@"
+PY=$(bash scripts/setup.sh)
+exec "$PY" -m compgraph.gallery examples renders "$@"

@@ -1,23 +1,67 @@
 #!/usr/bin/env bash
-# Installs what compgraph needs and is missing: the Graphviz `dot` binary and the Python
-# package with its test and plot extras. Safe to run again; it skips what is there.
+# Installs what compgraph needs and is missing, then prints the Python to run it with.
+#
+#   - Graphviz's `dot` binary (apt-get on Debian/Ubuntu, with sudo when not root);
+#   - a virtual environment of the project's own, .venv/ in the repository (unless one is
+#     already active), so that a stock python3 that is externally managed (PEP 668) is never
+#     written into; Debian's python3-venv is installed with apt-get when it is missing;
+#   - compgraph itself in that environment, editable, with its test and plot extras.
+#
+# Safe to run again: it skips what is there. Its last line on standard output is the path
+# of the environment's python (the other README scripts run with it); messages go to stderr.
+# PYTHON picks the interpreter that creates .venv (default: python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PYTHON:-python3}
+say() { echo "setup: $*" >&2; }
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+apt_install() {  # apt_install PACKAGE... : true when apt-get installed them
+  command -v apt-get >/dev/null 2>&1 || return 1
+  say "installing $* (apt-get install $*)"
+  $SUDO apt-get update -qq >&2 || return 1
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null || return 1
+}
+
+# --- Graphviz ---------------------------------------------------------------------------
 if ! command -v dot >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Graphviz (apt-get install graphviz)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq graphviz >/dev/null
-  else
-    echo "setup: the Graphviz 'dot' binary is missing and apt-get is not available." >&2
-    echo "       Install Graphviz (macOS: brew install graphviz; conda: conda install graphviz;" >&2
-    echo "       others: https://graphviz.org/download/), then run this again." >&2
+  if ! apt_install graphviz; then
+    say "the Graphviz 'dot' binary is missing and could not be installed with apt-get."
+    say "  Install Graphviz (macOS: brew install graphviz; conda: conda install graphviz;"
+    say "  Windows: use WSL, then sudo apt-get install graphviz; others:"
+    say "  https://graphviz.org/download/), then run this again."
     exit 1
+  fi
+fi
+
+# --- the Python environment ---------------------------------------------------------------
+if [ -n "${VIRTUAL_ENV:-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then
+  PY="$VIRTUAL_ENV/bin/python"       # the user's own active environment
+else
+  PY="$(pwd -P)/.venv/bin/python"
+  if [ ! -x "$PY" ]; then
+    BASE=${PYTHON:-python3}
+    if ! command -v "$BASE" >/dev/null 2>&1; then
+      say "no '$BASE' found: install Python 3.10 or newer (Debian/Ubuntu: sudo apt-get install python3 python3-venv)"
+      exit 1
+    fi
+    if ! "$BASE" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+      say "compgraph needs Python 3.10 or newer; '$BASE' is $("$BASE" -V 2>&1). Set PYTHON=python3.X and run this again."
+      exit 1
+    fi
+    # Debian splits venv's pip bootstrap into python3-venv (python3.X-venv).
+    if ! "$BASE" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      ver=$("$BASE" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      if ! apt_install "python$ver-venv" && ! apt_install python3-venv; then
+        say "Python's venv module is missing: install it (Debian/Ubuntu: sudo apt-get install python$ver-venv), then run this again."
+        exit 1
+      fi
+    fi
+    say "creating the virtual environment .venv/ ($("$BASE" -V 2>&1))"
+    rm -rf .venv
+    "$BASE" -m venv .venv
   fi
 fi
 
@@ -26,6 +70,7 @@ fi
 here="$(pwd -P)/compgraph"
 installed=$(cd / && "$PY" -c "import os, compgraph, graphviz, numpy, networkx, pytest, hypothesis, syrupy, matplotlib; print(os.path.dirname(os.path.realpath(compgraph.__file__)))" 2>/dev/null || true)
 if [ "$installed" != "$here" ]; then
-  echo "setup: installing compgraph with its test and plot extras (pip install -e '.[test,plot]')"
-  "$PY" -m pip install -q --disable-pip-version-check -e ".[test,plot]"
+  say "installing compgraph with its test and plot extras into $(dirname "$(dirname "$PY")") (pip install -e '.[test,plot]')"
+  "$PY" -m pip install -q --disable-pip-version-check -e ".[test,plot]" >&2
 fi
+echo "$PY"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs the whole test suite (doctests included).
+# Installs what is missing (scripts/setup.sh), then runs the whole test suite (doctests
+# included) in the project's environment. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-exec "${PYTHON:-python3}" -m pytest "$@"
+PY=$(bash scripts/setup.sh)
+exec "$PY" -m pytest "$@"
