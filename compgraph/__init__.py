@@ -21,8 +21,8 @@ from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS, Op
 from .parser import parse
+from .version import __version__
 
-__version__ = "0.1.0"
 
 __all__ = [
     "CompgraphError", "EvaluationError", "Gradients", "Graph", "GraphBuilder",

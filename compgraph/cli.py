@@ -240,7 +240,7 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(prog="compgraph",
                      description="Build, evaluate, differentiate and draw computational graphs.")

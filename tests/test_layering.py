@@ -22,7 +22,7 @@ PACKAGE = REPO / "compgraph"
 
 LAYERS = ["core", "language", "evaluation", "rendering", "command line"]
 LAYER_OF = {
-    "compgraph.errors": "core", "compgraph.ops": "core", "compgraph.graph": "core",
+    "compgraph.errors": "core", "compgraph.version": "core", "compgraph.ops": "core", "compgraph.graph": "core",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
     "compgraph.drawing": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
