@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,21 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BESIDE = os.path.dirname(REPO) + os.sep
 _INSIDE = REPO + os.sep
 
-_TEMP = os.path.abspath(tempfile.gettempdir()) + os.sep
+# What sat beside the clone when the run began (pytest's own temporary folders aside).
+# Folders the tests create during the run (temporary ones, when the clone itself is in
+# the temporary folder) are not neighbours; a neighbour, or anything beside the clone that
+# does not exist (../shared on a stranger's machine), is.
+_NEIGHBOURS = frozenset(n for n in os.listdir(_BESIDE)
+                        if n != os.path.basename(REPO) and not n.startswith("pytest-of-"))
 
 OUTSIDE_READS: list[str] = []
 
 
 def outside_repository(path: object) -> bool:
-    """Whether ``path`` lies beside the clone (in its parent folder) but not inside it.
+    """Whether ``path`` lies beside the clone: in a folder that sat next to it when the
+    tests began, or one that does not exist at all.
 
-    >>> outside_repository(os.path.join(REPO, "..", "shared", "cases", "public.json"))
+    >>> outside_repository(os.path.join(REPO, "..", "no-such-folder", "cases.json"))
     True
     >>> outside_repository(os.path.join(REPO, "tests", "cases", "public.json"))
     False
@@ -39,10 +44,8 @@ def outside_repository(path: object) -> bool:
     full = os.path.abspath(os.fsdecode(path))
     if not full.startswith(_BESIDE) or (full + os.sep).startswith(_INSIDE):
         return False
-    # A clone in the temporary folder has the tests' own temporary files beside it.
-    if full.startswith(_TEMP) and full[len(_TEMP):].startswith(("pytest-of-", "tmp")):
-        return False
-    return True
+    top = full[len(_BESIDE):].split(os.sep, 1)[0]
+    return top in _NEIGHBOURS or not os.path.exists(_BESIDE + top)
 
 
 def _audit(event: str, args: tuple) -> None:
