@@ -48,7 +48,7 @@ run_suite() {  # run_suite PYTHON LABEL [PIP ARGS...]
   "$work/$label/bin/python" -m pip install -q --disable-pip-version-check "$@" -e "$repo[test,plot]" 2>&1 \
     | grep -v "^WARNING: Location" >&2 || true
   "$work/$label/bin/python" -c 'import compgraph, graphviz, numpy, networkx; print("check-pythons:", "numpy", numpy.__version__, "graphviz", graphviz.__version__, "networkx", networkx.__version__)'
-  "$work/$label/bin/python" -m pytest -q -p no:cacheprovider
+  "$work/$label/bin/python" -m pytest -p no:cacheprovider
 }
 
 run_suite "$oldest" oldest -r tests/requirements-min.txt
