@@ -14,6 +14,11 @@ True
 >>> v = q.let("v", relu(u) - 0.5*u)
 >>> q.graph() == parse("v = relu(u) - 0.5*u")
 True
+>>> r = Program()
+>>> z, W = r.inputs("z W")
+>>> p = r.let("p", softmax(z, axis=0)[0] + sum(W[:, 1]) + reshape(W, [-1])[2])
+>>> r.graph() == parse("p = softmax(z, axis=0)[0] + sum(W[:, 1]) + reshape(W, [-1])[2]")
+True
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 from typing import Any, Callable
 
 from .graph import Graph, GraphBuilder
-from .ops import FUNCTIONS, OPS
+from .ops import FUNCTIONS, OPS, POSTFIX, ParamError
 
 Operand = Any  # Var | float | int | list
 
@@ -71,16 +76,30 @@ class Program:
             return value
         return Var(self, self._builder.const(value))
 
-    def apply(self, op: str, *args: Operand) -> "Var":
-        """Apply the registry's operator ``op`` (its defaults fill omitted arguments)."""
+    def apply(self, op: str, *args: Operand, **params: Any) -> "Var":
+        """Apply the registry's operator ``op`` (its defaults fill omitted arguments).
+
+        Static parameters are keywords (``axis=0``); a positional one may also follow the
+        operands (``reshape(x, [2, 3])``), as in the language.
+        """
         record = OPS[op]
-        if not record.min_arity <= len(args) <= record.arity:
-            raise TypeError(f"{op}() takes {record.min_arity}..{record.arity} arguments, "
-                            f"got {len(args)}")
-        vars_ = [self._lift(a) for a in args]
+        slots = [p.name for p in record.params if p.positional]
+        operands, extra = args[:record.arity], args[record.arity:]
+        if len(operands) < record.min_arity or len(extra) > len(slots):
+            raise TypeError(f"{op}() takes {record.min_arity}..{record.arity + len(slots)} "
+                            f"arguments, got {len(args)}")
+        for name, value in zip(slots, extra):
+            if name in params:
+                raise TypeError(f"{op}() got {name} twice (by position and by keyword)")
+            params[name] = value
+        vars_ = [self._lift(a) for a in operands]
         nodes = [v.node for v in vars_]
-        nodes += [self._builder.const(d) for d in record.defaults[len(args) - record.min_arity:]]
-        return Var(self, self._builder.apply(op, nodes))
+        nodes += [self._builder.const(d) for d in record.defaults[len(operands) - record.min_arity:]]
+        try:
+            return Var(self, self._builder.apply(op, nodes, params=params))
+        except ParamError as exc:
+            kind = TypeError if exc.name not in {p.name for p in record.params} else ValueError
+            raise kind(str(exc)) from None
 
 
 class Var:
@@ -116,13 +135,23 @@ class Var:
     def __neg__(self) -> "Var": return self.program.apply("neg", self)
     def __pos__(self) -> "Var": return self
 
+    def __getitem__(self, index: Any) -> "Var":
+        """``x[0]``, ``W[:, 1]``, ``x[1:3]``: constant integers and slices, as in the language."""
+        return self.program.apply(POSTFIX["[]"].name, self, index=index)
+
+    def __iter__(self) -> None:
+        # Without this, Python would iterate through __getitem__ until an IndexError that
+        # never comes (the graph does not know shapes).
+        raise TypeError("a compgraph variable cannot be iterated; index it with constants, "
+                        "x[0], x[1], ...")
+
 
 def _function(name: str) -> Callable[..., Var]:
-    def call(*args: Operand) -> Var:
+    def call(*args: Operand, **params: Any) -> Var:
         program = next((a.program for a in args if isinstance(a, Var)), None)
         if program is None:
             raise TypeError(f"{name}() needs at least one compgraph variable")
-        return program.apply(name, *args)
+        return program.apply(name, *args, **params)
 
     call.__name__ = name
     call.__doc__ = f"{name}: {OPS[name].doc}"

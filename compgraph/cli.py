@@ -202,8 +202,8 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
     graph, values = load(args)
     warn_nonfinite(values)
     if args.wrt is None:
-        raise UsageError(f"--wrt is required; the inputs are: {', '.join(graph.input_names)}")
-    jac = jacobian(graph, args.wrt, values=values, mode=args.mode)
+        raise UsageError(f"--wrt is required; the variables are: {', '.join(graph.latest)}")
+    jac = jacobian(graph, args.wrt, values=values, mode=args.mode, matrix=args.matrix)
     shape = list(np.shape(jac))
     if args.json:
         print(json.dumps({"output": graph.output_name, "wrt": args.wrt, "shape": shape,
@@ -255,9 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare each gradient with central differences")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("jacobian", help="print d(output)/d(input) for any shapes")
+    p = sub.add_parser("jacobian", help="print d(output)/d(variable) for any shapes")
     _common(p)
-    p.add_argument("--wrt", metavar="NAME", help="the input to differentiate with respect to")
+    p.add_argument("--wrt", metavar="NAME",
+                   help="the variable to differentiate with respect to: an input, or any "
+                        "variable the output depends on (the graph is cut there)")
+    p.add_argument("--matrix", action="store_true",
+                   help="print it as a matrix: a row per output element, a column per "
+                        "element of --wrt (a scalar output gives one row)")
     p.add_argument("--mode", choices=("forward", "reverse"),
                    help="forward or reverse mode (default: the one with fewer sweeps)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -199,6 +199,9 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
     return Gradients(graph, values, tuple(adj))
 
 
+_NO_PARAMS: dict[str, Any] = {}  # never written
+
+
 def _all_ones(seed: Value) -> bool:
     """Whether ``seed`` is a float64 array of ones (a batch seeded with 1 at every point)."""
     return (type(seed) is np.ndarray and seed.dtype == np.float64 and seed.size > 0
@@ -280,13 +283,14 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     needs = graph.depends_on_input
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
+    kw = node.kwargs if node.params else _NO_PARAMS
     for k, j in enumerate(operands):
         if not needs[j]:
             continue
         like = vals[j]
         c = None
         if partials is not None:
-            c = partials[k](outv, *args)
+            c = partials[k](outv, *args, **kw)
             if not _times_one(c, g):
                 c = None
             elif type(c) is np.ndarray and sys.getrefcount(c) > 2:
@@ -295,7 +299,7 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
                 c = c.view()
                 c.flags.writeable = False
         if c is None:
-            c = rules[k](g, outv, *args)
+            c = rules[k](g, outv, *args, **kw)
         if type(like) is not float or type(c) is not float:
             c = unbroadcast(c, like)
         prev = adj[j]
@@ -337,13 +341,14 @@ def _edge_contributions(graph: Graph, values: Values, adjoints: tuple[Value, ...
     needs = graph.depends_on_input
     g, outv = adjoints[i], vals[i]
     args = tuple(vals[j] for j in node.operands)
+    kw = node.kwargs
     cs: list[Value] = []
     with np.errstate(all="ignore"):
         for k, j in enumerate(node.operands):
             if not needs[j]:
                 cs.append(None)
                 continue
-            c = rules[k](g, outv, *args)
+            c = rules[k](g, outv, *args, **kw)
             if type(vals[j]) is not float or type(c) is not float:
                 c = unbroadcast(c, vals[j])
             cs.append(c)
@@ -379,12 +384,13 @@ def tangents(graph: Graph, values: Values, wrt: str | Mapping[str, Any] = None) 
             rules = OPS[node.op].jvp  # type: ignore[index]
             outv = vals[i]
             args = tuple(vals[j] for j in operands)
+            kw = node.kwargs
             acc: Value = None
             for k, j in enumerate(operands):
                 t = tan[j]
                 if t is None:
                     continue
-                c = rules[k](t, outv, *args)
+                c = rules[k](t, outv, *args, **kw)
                 edges[(i, k)] = c
                 acc = c if acc is None else acc + c
             tan[i] = _reshape_like(acc, outv)
@@ -447,9 +453,10 @@ def local_derivatives(graph: Graph, values: Values) -> dict[tuple[int, int], Val
         if any(isinstance(a, np.ndarray) for a in args):
             continue
         rules = OPS[node.op].vjp  # type: ignore[index]
+        kw = node.kwargs
         with np.errstate(all="ignore"):
             for k in range(len(args)):
-                out[(node.id, k)] = rules[k](1.0, vals[node.id], *args)
+                out[(node.id, k)] = rules[k](1.0, vals[node.id], *args, **kw)
     return out
 
 
@@ -462,20 +469,47 @@ def _one_hot(shape: tuple[int, ...], k: int) -> Value:
 
 
 def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /, *,
-             mode: str | None = None, values: Values | None = None, **kw: Any) -> Value:
+             mode: str | None = None, values: Values | None = None, output: str | None = None,
+             matrix: bool = False, **kw: Any) -> Value:
     """d(output)/d(wrt), shaped ``output.shape + wrt.shape`` (a float when both are scalars).
 
+    ``wrt`` is any variable the output depends on: an input, or a named intermediate. For
+    an intermediate the graph is cut there (:meth:`~compgraph.graph.Graph.cut`): its node
+    is treated as a leaf, so the result is the derivative with respect to that variable
+    itself, everything not computed from it held fixed, as the chain rule's factors are
+    (∂a1/∂s1 for ``a1 = 3*relu(s1)`` is diag(3·relu′(s1))). A variable the output does
+    not depend on is an :class:`InputError`; an input it does not depend on gives zeros.
+    ``output`` names another variable as the output (default: the graph's).
+
     ``mode`` is ``"reverse"`` (one sweep per output element), ``"forward"`` (one per input
-    element) or ``None`` for whichever needs fewer sweeps.
+    element) or ``None`` for whichever needs fewer sweeps. ``matrix=True`` gives the
+    Jacobian as a matrix, one row per output element and one column per element of
+    ``wrt`` (row-major), as the homework writes it: ∂C/∂ŷ of a scalar C is a 1×K row.
+    (Inputs called ``mode``, ``values``, ``output`` or ``matrix`` are given in the mapping.)
 
     >>> from compgraph.parser import parse
     >>> jacobian(parse("y = W @ x"), "x", W=[[1, 2], [3, 4]], x=[1, 1])
     array([[1., 2.],
            [3., 4.]])
+    >>> g = parse("s = 2*x, a = s**2, C = sum(a)")
+    >>> jacobian(g, "s", x=[1, 3], output="a")
+    array([[ 4.,  0.],
+           [ 0., 12.]])
+    >>> jacobian(g, "a", x=[1, 3], matrix=True)
+    array([[1., 1.]])
     """
+    if output is not None and not isinstance(output, str):
+        raise InputError(f"output names a variable, not {output!r}; give an input called "
+                         "output in the mapping: jacobian(graph, wrt, {'output': ...})")
+    if type(matrix) is not bool:
+        raise InputError(f"matrix must be True or False, not {matrix!r}; give an input "
+                         "called matrix in the mapping: jacobian(graph, wrt, {'matrix': ...})")
     if values is None:
         values = evaluate(graph, inputs, **kw)
-    x_id = _input_id(graph, wrt)
+    graph = graph.with_output(output)
+    graph, x_id = _leaf(graph, wrt)
+    if graph is not values.graph:
+        values = Values(graph, values.nodes, all_floats=values.all_floats)
     in_shape = np.shape(values.nodes[x_id])
     out_shape = np.shape(values.output)
     n_in = int(np.prod(in_shape))
@@ -493,9 +527,37 @@ def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /,
         for c in range(n_in):
             tans = tangents(graph, values, {wrt: _one_hot(in_shape, c)})
             jac[:, c] = np.ravel(tans.output)
+    if matrix:
+        return jac
     if out_shape == () and in_shape == ():
         return float(jac[0, 0])
     return jac.reshape(out_shape + in_shape)
+
+
+def _leaf(graph: Graph, wrt: str) -> tuple[Graph, int]:
+    """The graph to differentiate in, and the node of ``wrt`` in it: an input as it is, a
+    named intermediate as a leaf of the graph cut there."""
+    if wrt in graph.input_names:
+        return graph, _input_id(graph, wrt)
+    if wrt not in graph.latest:
+        raise InputError(f"cannot differentiate with respect to {wrt!r}: the program has no "
+                         f"variable of that name; its variables are: {', '.join(graph.latest)}")
+    i = graph.latest[wrt]
+    if not graph.ancestors_of_output[i]:
+        out = graph.output_name
+        after = graph.with_output(wrt).ancestors_of_output[graph.output]
+        hint = (f" ({wrt} is computed from {out}: the other way round, --output {wrt} "
+                f"--wrt {out}?)" if after else "")
+        raise InputError(f"{out} does not depend on {wrt}: no path leads from {wrt} to "
+                         f"{out}{hint}; {out} depends on: "
+                         f"{', '.join(_named_ancestors(graph)) or 'nothing named'}")
+    return graph.cut(wrt), i
+
+
+def _named_ancestors(graph: Graph) -> list[str]:
+    """The names whose newest node the output depends on (itself excluded), in order."""
+    flags = graph.ancestors_of_output
+    return [name for name, i in graph.latest.items() if flags[i] and i != graph.output]
 
 
 def numeric_gradients(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,

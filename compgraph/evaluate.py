@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 import operator
+from functools import partial
 from collections.abc import Mapping
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from .errors import EvaluationError, InputError
-from .graph import INPUT, OP, Graph
-from .ops import OPS
+from .graph import INPUT, OP, Graph, Node
+from .ops import OPS, OperandError
 
 Value = Any
 
@@ -229,6 +230,8 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
                 second.append(-2)
             ids.append(node.id)
             forward = OPS[node.op].forward  # type: ignore[index]
+            if node.params:
+                forward = partial(forward, **node.kwargs)
             forwards.append(forward)
             float_forwards.append(fast.get(node.op, forward))  # type: ignore[arg-type]
         elif kind == INPUT:
@@ -264,13 +267,16 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any
                 vals[i] = forward(*[vals[j] for j in a])
     except (ValueError, TypeError, IndexError) as exc:
         node = graph.nodes[i]
-        raise _located(graph, i, _why(node.op, [vals[j] for j in node.operands], exc)) from None  # type: ignore[arg-type]
+        raise _located(graph, i, _why(node, [vals[j] for j in node.operands], exc)) from None
     return Values(graph, tuple(vals), all_floats=all_floats)
 
 
-def _why(op: str, args: list[Value], exc: Exception) -> str:
+def _why(node: Node, args: list[Value], exc: Exception) -> str:
     """A sentence for an operation that failed, naming the shapes involved."""
-    label = OPS[op].label
+    if isinstance(exc, OperandError):  # the operator's own sentence
+        return str(exc)
+    op = node.op
+    label = node.op_label
     shapes = " and ".join(_shape(a) for a in args)
     if op == "matmul" and all(isinstance(a, np.ndarray) and a.ndim for a in args):
         a, b = args

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -63,6 +63,8 @@ class Node:
 
     ``value`` is a constant's value or an input's default (``None`` when it has none).
     ``span`` is the ``(start, end)`` offset of the node in the program text, for errors.
+    ``params`` are an op's static parameters as ``(name, value)`` pairs in the registry's
+    order, defaults included (``(("axis", 0),)`` for ``sum(x, axis=0)``).
     """
 
     id: int
@@ -72,10 +74,22 @@ class Node:
     name: str | None = None
     value: Value = None
     span: tuple[int, int] | None = None
+    params: tuple[tuple[str, Any], ...] = ()
 
     def key(self) -> tuple:
         """What makes two nodes the same (the span does not)."""
-        return (self.id, self.kind, self.op, self.operands, self.name, _value_key(self.value))
+        return (self.id, self.kind, self.op, self.operands, self.name, _value_key(self.value),
+                self.params)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The static parameters as the keyword arguments the operator's rules take."""
+        return dict(self.params)
+
+    @property
+    def op_label(self) -> str:
+        """What a picture writes on this op's block (``Σ₀`` for ``sum(x, axis=0)``)."""
+        return OPS[self.op].label_for(self.kwargs)  # type: ignore[index]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Node) and self.key() == other.key()
@@ -212,6 +226,32 @@ class Graph:
         node = self.node(name)
         return Graph(self.nodes, self.bindings, node.id, name, self.source)
 
+    def cut(self, name: str) -> "Graph":
+        """The same graph with the newest node of ``name`` turned into an input (a leaf).
+
+        What reaches that node from its operands is cut off, so differentiating the cut
+        graph with respect to ``name`` gives the derivative of the output with respect to
+        that variable itself, everything else held fixed: for ``a1 = 3*relu(s1)``, cutting
+        at ``s1`` gives ∂a1/∂s1 = diag(3·relu′(s1)) whatever s1 was computed from. Node ids
+        are kept, so the original graph's values are the cut graph's values too. An input's
+        name gives the graph itself.
+
+        >>> b = GraphBuilder()
+        >>> x = b.input("x")
+        >>> s = b.apply("mul", (x, x))
+        >>> b.bind("s", s)
+        >>> b.bind("a", b.apply("neg", (s,)))
+        >>> cut = b.build().cut("s")
+        >>> cut.input_names, [n.kind for n in cut.nodes]
+        (('x', 's'), ['input', 'input', 'op'])
+        """
+        node = self.node(name)
+        if node.kind == INPUT:
+            return self
+        leaf = Node(node.id, INPUT, name=name, value=None, span=node.span)
+        nodes = self.nodes[:node.id] + (leaf,) + self.nodes[node.id + 1:]
+        return Graph(nodes, self.bindings, self.output, self.output_name, self.source)
+
     def label(self, i: int) -> str | None:
         return self.labels[i]
 
@@ -227,6 +267,7 @@ class GraphBuilder:
         self._name: list[str | None] = []
         self._value: list[Value] = []
         self._span: list[tuple[int, int] | None] = []
+        self._params: dict[int, tuple[tuple[str, Any], ...]] = {}  # only ops that have some
         self._bindings: list[tuple[str, int, tuple[int, int] | None]] = []
         self._inputs: dict[str, int] = {}
 
@@ -251,12 +292,20 @@ class GraphBuilder:
     def const(self, value: Value, span: tuple[int, int] | None = None) -> int:
         return self._add(CONST, None, (), None, freeze_value(value), span)
 
-    def apply(self, op: str, operands: Iterable[int], span: tuple[int, int] | None = None) -> int:
+    def apply(self, op: str, operands: Iterable[int], span: tuple[int, int] | None = None,
+              params: Mapping[str, Any] | None = None) -> int:
+        """Operator ``op`` on ``operands``; ``params`` are its static parameters, checked and
+        completed with their defaults (:meth:`compgraph.ops.Op.bind`)."""
         operands = tuple(operands)
         record = OPS[op]
         if len(operands) != record.arity:
             raise ValueError(f"{op} takes {record.arity} operands, got {len(operands)}")
-        return self._add(OP, op, operands, None, None, span)
+        i = self._add(OP, op, operands, None, None, span)
+        if record.params:
+            self._params[i] = record.bind(params or {})
+        elif params:
+            record.bind(params)  # raises: this operator takes none
+        return i
 
     def bind(self, name: str, node: int, span: tuple[int, int] | None = None) -> None:
         """A statement: ``name`` now refers to ``node``."""
@@ -294,6 +343,7 @@ class GraphBuilder:
                         order.append(i)
         renumber = new_id.__getitem__
         kinds, ops, names, values, spans = self._kind, self._op, self._name, self._value, self._span
+        params = self._params
         new_node = object.__new__
         nodes_list = []
         for new, old in enumerate(order):
@@ -309,6 +359,7 @@ class GraphBuilder:
             fields["name"] = names[old]
             fields["value"] = values[old]
             fields["span"] = spans[old]
+            fields["params"] = params.get(old, ()) if params else ()
             nodes_list.append(node)
         nodes = tuple(nodes_list)
         bindings = tuple(Binding(name, new_id[i], span) for name, i, span in self._bindings)

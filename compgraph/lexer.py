@@ -14,7 +14,7 @@ from .errors import ParseError
 
 
 class Token(NamedTuple):
-    kind: str   # NUM NAME OP ASSIGN LPAR RPAR LBRK RBRK COMMA SEP EOF
+    kind: str   # NUM NAME OP ASSIGN LPAR RPAR LBRK RBRK COMMA COLON SEP EOF
     text: str
     start: int
     end: int
@@ -32,7 +32,7 @@ _TOKEN = re.compile(rf"""
   | (?P<ASSIGN>[-+*/]=|=(?!=))
   | (?P<OP>\*\*|[-+*/@])
   | (?P<LPAR>\()|(?P<RPAR>\))|(?P<LBRK>\[)|(?P<RBRK>\])
-  | (?P<COMMA>,)|(?P<SEMI>;)
+  | (?P<COMMA>,)|(?P<SEMI>;)|(?P<COLON>:)
   | (?P<BAD>.)
 """, re.VERBOSE)
 

@@ -9,24 +9,69 @@ un-broadcasts, so no rule does any of that.
 Values are Python floats for scalars and float64 ``numpy`` arrays otherwise; every forward
 handles both, so scalar programs run on plain floats.
 
+Some operators have static parameters (:class:`Param`: an axis, a shape, an index), fixed
+when the graph is built and never differentiated. A node stores them (``Node.params``) and
+the engine passes them to the forward and to every rule as keyword arguments:
+``vjp(g, out, x, axis=0)``.
+
 >>> OPS["mul"].forward(2.0, 3.0)
 6.0
 >>> OPS["mul"].vjp[0](1.0, 6.0, 2.0, 3.0)  # d(x*y)/dx at (2, 3) is y
 3.0
 >>> sorted(FUNCTIONS)[:4]
-['abs', 'bce', 'cos', 'exp']
+['abs', 'bce', 'cos', 'cross_entropy']
+>>> OPS["sum"].forward(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+array([4., 6.])
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 Value = Any  # float | numpy.ndarray
 Rule = Callable[..., Value]
+
+_REQUIRED = object()
+
+
+class OperandError(ValueError):
+    """An operand an operator cannot take (an axis or an index out of range, sizes that do
+    not reshape); the message is a whole sentence, which evaluation places in the program."""
+
+
+class ParamError(ValueError):
+    """A static parameter that is unknown or has a bad value; ``name`` is the parameter."""
+
+    def __init__(self, name: str, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.reason = reason or message  # the message without the operator's name
+
+
+@dataclass(frozen=True)
+class Param:
+    """A static parameter of an operator: in the language a keyword argument (``axis=0``),
+    or, when ``positional``, a constant after the operands (``reshape(x, [2, 3])``).
+
+    ``check`` turns a given value (a number or a nested list, as literals are) into the
+    stored one, hashable and canonical (``0.0`` and ``0`` both become ``0``), or raises
+    ``ValueError``; ``text`` writes a stored value back in the language.
+    """
+
+    name: str
+    check: Callable[[Any], Any]
+    text: Callable[[Any], str]
+    default: Any = _REQUIRED
+    positional: bool = False
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
 
 
 @dataclass(frozen=True)
@@ -40,17 +85,62 @@ class Op:
     vjp: tuple[Rule, ...]          # reverse rule per operand
     jvp: tuple[Rule, ...]          # forward rule per operand
     symbol: str | None = None      # infix or prefix symbol in the language ("*", "-")
-    precedence: int = 100          # printing: 1 (+ -), 2 (* / @), 3 (unary), 4 (**), 100 (call)
+    precedence: int = 100          # printing: 1 (+ -), 2 (* / @), 3 (unary), 4 (**), 5 (x[i]), 100 (call)
     cost: bool = False             # drawn as a cost square
     defaults: tuple[float, ...] = ()  # values for omitted trailing arguments
     doc: str = ""
     # Elementwise ops whose reverse rule is ``g * partial(out, *args)`` give the partials
     # too, so that reverse mode can skip the multiplication when ``g`` is all ones.
     partials: tuple[Rule, ...] | None = None
+    params: tuple[Param, ...] = ()    # static parameters, passed to every rule by keyword
+    show: Callable[..., str] | None = None  # the block's label from the parameters
 
     @property
     def min_arity(self) -> int:
         return self.arity - len(self.defaults)
+
+    def label_for(self, params: Mapping[str, Any]) -> str:
+        """What a picture shows on the block: ``Σ`` for ``sum(x)``, ``Σ₀`` for
+        ``sum(x, axis=0)``, ``[:, 1]`` for ``W[:, 1]``."""
+        return self.show(**params) if self.show is not None else self.label
+
+    def param(self, name: str) -> Param:
+        """The parameter ``name``; :class:`ParamError` listing the valid ones otherwise."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        if not self.params:
+            raise ParamError(name, f"{self.name}() takes no keyword arguments (it has no "
+                                   f"parameters), so {name}= has no meaning here")
+        valid = ", ".join(p.name for p in self.params)
+        raise ParamError(name, f"{self.name}() has no parameter {name!r}; its "
+                               f"keyword{'s' if len(self.params) > 1 else ''}: {valid}")
+
+    def bind(self, given: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """The stored parameters of one use: each given value checked and made canonical,
+        defaults filled in, in the record's order (so that ``softmax(x)`` and
+        ``softmax(x, axis=-1)`` make equal graphs). Raises :class:`ParamError`.
+
+        >>> OPS["sum"].bind({"axis": 1.0})
+        (('axis', 1),)
+        >>> OPS["softmax"].bind({})
+        (('axis', -1),)
+        """
+        for name in given:
+            self.param(name)
+        out = []
+        for p in self.params:
+            if p.name in given:
+                try:
+                    value = p.check(given[p.name])
+                except ValueError as exc:
+                    raise ParamError(p.name, f"{self.name}(): {exc}", str(exc)) from None
+            elif p.required:
+                raise ParamError(p.name, f"{self.name}() needs its {p.name} ({p.doc})")
+            else:
+                value = p.default
+            out.append((p.name, value))
+        return tuple(out)
 
 
 def is_array(v: Value) -> bool:
@@ -315,6 +405,380 @@ def _ew(fn: Callable) -> Callable:
     return run
 
 
+# --- static parameters: axes, shapes, indices ------------------------------------------------
+
+def _integer(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be an integer, not {v!r}")
+    if not float(v).is_integer():
+        raise ValueError(f"{what} must be an integer, not {v!r}")
+    return int(v)
+
+
+def _axis_or_axes(v: Any) -> int | tuple[int, ...] | None:
+    """``None`` (every element), an integer, or a list of distinct integers."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        axes = tuple(_integer(a, "each axis") for a in v)
+        if not axes:
+            raise ValueError("an empty list of axes; leave axis out to reduce every element")
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"an axis appears twice in {list(axes)}")
+        return axes[0] if len(axes) == 1 else axes
+    return _integer(v, "an axis")
+
+
+def _one_axis(v: Any) -> int:
+    return _integer(v, "the axis")
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    """A list of sizes, at most one of them -1 (inferred), the others positive."""
+    sizes = v if isinstance(v, (list, tuple)) else [v]
+    shape = tuple(_integer(s, "each size") for s in sizes)
+    if not shape:
+        raise ValueError("an empty shape; a shape lists the sizes, e.g. [2, 3]")
+    if any(s == 0 or s < -1 for s in shape) or shape.count(-1) > 1:
+        raise ValueError(f"the sizes of a shape are positive, with at most one -1 for a "
+                         f"size to infer; got {list(shape)}")
+    return shape
+
+
+class Slice(NamedTuple):
+    """One slice of an index, ``start:stop:step``, each part ``None`` when left out."""
+
+    start: int | None
+    stop: int | None
+    step: int | None
+
+
+def _index(v: Any) -> tuple[int | Slice, ...]:
+    """An index as the engine stores it: a tuple of integers and :class:`Slice` entries.
+    Takes Python's forms too (``0``, ``slice(1, 3)``, ``(slice(None), 1)``)."""
+    entries = v if isinstance(v, tuple) and not isinstance(v, Slice) else (v,)
+    out: list[int | Slice] = []
+    for e in entries:
+        if isinstance(e, slice):
+            e = Slice(e.start, e.stop, e.step)
+        if isinstance(e, Slice):
+            parts = tuple(None if p is None else _integer(p, "a slice bound") for p in e)
+            if parts[2] == 0:
+                raise ValueError("a slice step cannot be zero")
+            out.append(Slice(*parts))
+        else:
+            out.append(_integer(e, "an index"))
+    if not out:
+        raise ValueError("an empty index")
+    return tuple(out)
+
+
+def _key(index: tuple[int | Slice, ...]) -> tuple[int | slice, ...]:
+    return tuple(slice(*e) if isinstance(e, Slice) else e for e in index)
+
+
+def _axis_text(v: Any) -> str:
+    return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, tuple) else str(v)
+
+
+def index_text(index: tuple[int | Slice, ...]) -> str:
+    """An index as the language writes it between brackets.
+
+    >>> index_text((Slice(None, None, None), 1)), index_text((Slice(1, 3, None),))
+    (':, 1', '1:3')
+    >>> index_text((Slice(None, None, -1),)), index_text((-1,))
+    ('::-1', '-1')
+    """
+    def one(e: int | Slice) -> str:
+        if not isinstance(e, Slice):
+            return str(e)
+        text = ":".join("" if p is None else str(p) for p in e[:2])
+        return text if e.step is None else f"{text}:{e.step}"
+
+    return ", ".join(one(e) for e in index)
+
+
+_SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def _with_axis(label: str, default: Any = None) -> Callable[..., str]:
+    """A label with the axis as a subscript (``Σ₀``), plain for the default axis."""
+
+    def show(axis: Any) -> str:
+        if axis == default:
+            return label
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        return label + ",".join(str(a) for a in axes).translate(_SUBSCRIPTS)
+
+    return show
+
+
+AXIS_ALL = Param("axis", _axis_or_axes, _axis_text, default=None,
+                 doc="an integer or a list of them; leave it out for every element")
+AXIS_LAST = Param("axis", _one_axis, str, default=-1, doc="an integer; the last axis by default")
+SHAPE = Param("shape", _shape, _axis_text, positional=True,
+              doc="a constant list of sizes such as [2, 3], one of them may be -1")
+INDEX = Param("index", _index, index_text, doc="integers and slices")
+
+
+def call_text(name: str, args: Sequence[str], params: Mapping[str, Any] | None = None) -> str:
+    """A use of operator ``name`` written in the language, given its operands' text
+    (already parenthesized as needed) and its parameters; defaults are left out.
+
+    >>> call_text("sum", ["x"], {"axis": 0}), call_text("softmax", ["z"], {"axis": -1})
+    ('sum(x, axis=0)', 'softmax(z)')
+    >>> call_text("index", ["W"], {"index": (Slice(None, None, None), 1)})
+    'W[:, 1]'
+    >>> call_text("reshape", ["x"], {"shape": (2, 3)})
+    'reshape(x, [2, 3])'
+    """
+    op = OPS[name]
+    params = params or {}
+    if op is OPS["index"]:
+        return f"{args[0]}[{index_text(params['index'])}]"
+    parts = list(args)
+    for p in op.params:
+        value = params.get(p.name, p.default)
+        if p.positional:
+            parts.append(p.text(value))
+        elif value != p.default:
+            parts.append(f"{p.name}={p.text(value)}")
+    return f"{name}({', '.join(parts)})"
+
+
+# --- reductions, softmax and friends ---------------------------------------------------------
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "a scalar" if shape == () else f"shape {shape}"
+
+
+def _axes_of(name: str, x: Value, axis: Any) -> tuple[int, ...] | None:
+    """``axis`` as non-negative axes of ``x``; :class:`OperandError` when one is out of range."""
+    if axis is None:
+        return None
+    ndim = np.ndim(x)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            valid = (f"its axes are {', '.join(map(str, range(ndim)))} (or "
+                     f"{', '.join(map(str, range(-ndim, 0)))} from the end)" if ndim else
+                     "a scalar has no axes")
+            raise OperandError(f"{name} over axis {a}: the operand has {_shape_text(np.shape(x))}; "
+                               f"{valid}")
+    normal = tuple(a % ndim for a in axes)
+    if len(set(normal)) != len(normal):
+        raise OperandError(f"{name} over axes {list(axes)}: they name the same axis twice")
+    return normal
+
+
+def _keep(v: Value, axes: tuple[int, ...] | None, ndim: int) -> Value:
+    """A reduced value with the reduced axes put back as size 1 (so it broadcasts)."""
+    if axes is None:
+        return np.reshape(v, (1,) * ndim)
+    return np.expand_dims(v, axes)
+
+
+def _spread(g: Value, x: Value, axes: tuple[int, ...] | None) -> Value:
+    """A reduction's cotangent broadcast back over the reduced axes (read-only view)."""
+    return np.broadcast_to(_keep(g, axes, x.ndim), x.shape)
+
+
+def _reduction(name: str, fn: Callable) -> Callable:
+    def forward(x: Value, axis: Any = None) -> Value:
+        axes = _axes_of(name, x, axis)
+        if not is_array(x):
+            return x
+        return _as_value(fn(x, axis=axes))
+
+    return forward
+
+
+def _sum_vjp(g: Value, out: Value, x: Value, axis: Any = None) -> Value:
+    return _spread(g, x, _axes_of("sum", x, axis)) if is_array(x) else g
+
+
+def _sum_jvp(t: Value, out: Value, x: Value, axis: Any = None) -> Value:
+    return _as_value(np.sum(t, axis=_axes_of("sum", x, axis))) if is_array(x) else t
+
+
+def _mean_vjp(g: Value, out: Value, x: Value, axis: Any = None) -> Value:
+    if not is_array(x):
+        return g
+    return _spread(g, x, _axes_of("mean", x, axis)) / (x.size // max(np.size(out), 1))
+
+
+def _mean_jvp(t: Value, out: Value, x: Value, axis: Any = None) -> Value:
+    return _as_value(np.mean(t, axis=_axes_of("mean", x, axis))) if is_array(x) else t
+
+
+def _tie_weights(name: str, x: np.ndarray, out: Value, axis: Any) -> np.ndarray:
+    """1/k at each of the k elements equal to the extreme, 0 elsewhere (torch.amax's rule)."""
+    axes = _axes_of(name, x, axis)
+    hit = x == _keep(out, axes, x.ndim)
+    return hit / np.sum(hit, axis=axes, keepdims=True)
+
+
+def _extreme(name: str, fn: Callable) -> Op:
+    return Op(
+        name=name, label=name, arity=1, params=(AXIS_ALL,), show=_with_axis(name),
+        forward=_reduction(name, fn),
+        vjp=(lambda g, out, x, axis=None:
+             _spread(g, x, _axes_of(name, x, axis)) * _tie_weights(name, x, out, axis)
+             if is_array(x) else g,),
+        jvp=(lambda t, out, x, axis=None:
+             _as_value(np.sum(t * _tie_weights(name, x, out, axis), axis=_axes_of(name, x, axis)))
+             if is_array(x) else t,),
+        doc=f"the {'largest' if name == 'max' else 'smallest'} element (over axis, or all); "
+            f"ties share the gradient evenly, as torch.amax/amin (not torch.{name}, which "
+            f"gives it all to one index)")
+
+
+def _shifted(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``x`` minus its maximum along ``axes`` (where that is finite): exp cannot overflow."""
+    m = np.max(x, axis=axes, keepdims=True)
+    return x - np.where(np.isfinite(m), m, 0.0)
+
+
+def _logsumexp(x: Value, axis: Any = None) -> Value:
+    axes = _axes_of("logsumexp", x, axis)
+    if not is_array(x):
+        return x
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(all="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return _as_value(np.squeeze(out, axis=axes) if axes is not None else out.reshape(()))
+
+
+def _lse_weights(x: np.ndarray, out: Value, axis: Any) -> np.ndarray:
+    """d logsumexp / dx: the softmax over the reduced axes."""
+    with np.errstate(all="ignore"):
+        return np.exp(x - _keep(out, _axes_of("logsumexp", x, axis), x.ndim))
+
+
+def _class_axis(name: str, x: Value, axis: int) -> tuple[int, ...]:
+    if not is_array(x):
+        raise OperandError(f"{name} needs an array (it normalizes along an axis); "
+                           "the operand is a scalar")
+    return _axes_of(name, x, axis)  # type: ignore[return-value]
+
+
+def _softmax(x: Value, axis: int = -1) -> Value:
+    axes = _class_axis("softmax", x, axis)
+    with np.errstate(all="ignore"):
+        e = np.exp(_shifted(x, axes))
+        return e / np.sum(e, axis=axes, keepdims=True)
+
+
+def _softmax_rule(g: Value, out: Value, x: Value, axis: int = -1) -> Value:
+    # J = diag(p) - p pᵀ is symmetric: the same map in both modes.
+    return out * (g - np.sum(g * out, axis=axis, keepdims=True))
+
+
+def _log_softmax(x: Value, axis: int = -1) -> Value:
+    axes = _class_axis("log_softmax", x, axis)
+    with np.errstate(all="ignore"):
+        z = _shifted(x, axes)
+        return z - np.log(np.sum(np.exp(z), axis=axes, keepdims=True))
+
+
+def _ce_parts(z: Value, t: Value) -> tuple[np.ndarray, int]:
+    """(log_softmax of the logits over the last axis, the number of samples)."""
+    if not is_array(z):
+        raise OperandError("cross_entropy needs logits with a class axis (a vector, or one "
+                           "row per sample); the logits are a scalar")
+    if np.shape(t) != z.shape:
+        raise OperandError(f"cross_entropy compares logits with a target of the same shape "
+                           f"(probabilities or one-hot), but the logits have shape {z.shape} "
+                           f"and the target " + ("is a scalar" if np.shape(t) == () else
+                                                 f"has shape {np.shape(t)}"))
+    return _log_softmax(z, -1), z.size // z.shape[-1]
+
+
+def _cross_entropy(z: Value, t: Value) -> Value:
+    ls, n = _ce_parts(z, t)
+    with np.errstate(all="ignore"):
+        terms = np.where(np.asarray(t) == 0, 0.0, t * ls)  # 0 log 0 = 0
+    return _as_value(-np.sum(terms) / n)
+
+
+def _ce_d_logits(z: Value, t: Value) -> np.ndarray:
+    ls, n = _ce_parts(z, t)
+    return (np.exp(ls) * np.sum(t, axis=-1, keepdims=True) - t) / n
+
+
+def _ce_d_target(z: Value, t: Value) -> np.ndarray:
+    ls, n = _ce_parts(z, t)
+    return -ls / n
+
+
+def _max_d(x: Value, y: Value, out: Value) -> Value:
+    """d maximum(x, y) / dx: 1 where x wins, 1/2 at a tie (as torch.maximum), else 0."""
+    if is_array(x) or is_array(y):
+        return np.where(np.greater(x, y), 1.0, np.where(np.equal(x, y), 0.5, 0.0))
+    return 1.0 if x > y else (0.5 if x == y else 0.0)
+
+
+def _max_scalar(x: float, y: float) -> float:
+    """As numpy.maximum: NaN if either is NaN (Python's max would depend on the order)."""
+    return x if x >= y else (y if y > x else x + y)
+
+
+def _min_scalar(x: float, y: float) -> float:
+    return x if x <= y else (y if y < x else x + y)
+
+
+def _min_d(x: Value, y: Value, out: Value) -> Value:
+    return _max_d(y, x, out)
+
+
+def _outer(a: Value, b: Value) -> Value:
+    if not (is_array(a) and is_array(b) and a.ndim == 1 and b.ndim == 1):
+        raise OperandError(f"outer takes two vectors, got {_shape_text(np.shape(a))} and "
+                           f"{_shape_text(np.shape(b))}")
+    return np.outer(a, b)
+
+
+def _reshape(x: Value, shape: tuple[int, ...]) -> Value:
+    size = int(np.size(x))
+    known = int(np.prod([s for s in shape if s != -1]))
+    fits = size % known == 0 if -1 in shape else size == known
+    if not fits:
+        want = (f"a multiple of {known} elements" if -1 in shape else f"{known} elements")
+        what = "a scalar" if np.shape(x) == () else f"an operand of shape {np.shape(x)}"
+        raise OperandError(f"cannot reshape {what} ({size} element"
+                           f"{'s' if size != 1 else ''}) into {list(shape)} ({want})")
+    return _as_value(np.reshape(x, shape))
+
+
+def _check_index(x: Value, index: tuple[int | Slice, ...]) -> tuple[int | slice, ...]:
+    if not is_array(x):
+        raise OperandError(f"cannot index a scalar with [{index_text(index)}]")
+    if len(index) > x.ndim:
+        raise OperandError(f"[{index_text(index)}] indexes {len(index)} axes, but the operand "
+                           f"has shape {x.shape} ({x.ndim} ax{'is' if x.ndim == 1 else 'es'})")
+    for axis, e in enumerate(index):
+        n = x.shape[axis]
+        if not isinstance(e, Slice) and not -n <= e < n:
+            raise OperandError(f"index {e} is out of range for axis {axis} of shape {x.shape}: "
+                               f"its indices are 0..{n - 1} (or -{n}..-1 from the end)")
+    key = _key(index)
+    if np.shape(x[key]) and not x[key].size:
+        raise OperandError(f"[{index_text(index)}] selects no elements of shape {x.shape}")
+    return key
+
+
+def _index_forward(x: Value, index: tuple) -> Value:
+    return _as_value(x[_check_index(x, index)])
+
+
+def _index_vjp(g: Value, out: Value, x: Value, index: tuple) -> Value:
+    # Basic indexing selects each element at most once: the cotangent lands where it came from.
+    d = np.zeros(x.shape)
+    d[_key(index)] = g
+    return d
+
+
 # --- the registry ---------------------------------------------------------------------------
 
 _RECORDS: list[Op] = [
@@ -378,16 +842,12 @@ _RECORDS: list[Op] = [
             lambda x, s, out: _where(x > 0, x > 0, 0.0, x) * 1.0,
             "x if x > 0 else slope * x; slope defaults to 0.01; derivative at 0 is slope",
             defaults=(0.01,)),
-    Op("sum", "Σ", 1,
-       forward=lambda x: _as_value(np.sum(x)) if is_array(x) else x,
-       vjp=(lambda g, out, x: np.broadcast_to(g, np.shape(x)) if is_array(x) else g,),
-       jvp=(lambda t, out, x: _as_value(np.sum(t)),),
-       doc="sum of all elements"),
-    Op("mean", "mean", 1,
-       forward=lambda x: _as_value(np.mean(x)) if is_array(x) else x,
-       vjp=(lambda g, out, x: np.broadcast_to(g / x.size, x.shape) if is_array(x) else g,),
-       jvp=(lambda t, out, x: _as_value(np.mean(t)) if is_array(x) else t,),
-       doc="mean of all elements"),
+    Op("sum", "Σ", 1, params=(AXIS_ALL,), show=_with_axis("Σ"),
+       forward=_reduction("sum", np.sum), vjp=(_sum_vjp,), jvp=(_sum_jvp,),
+       doc="sum of all elements, or along an axis"),
+    Op("mean", "mean", 1, params=(AXIS_ALL,), show=_with_axis("mean"),
+       forward=_reduction("mean", np.mean), vjp=(_mean_vjp,), jvp=(_mean_jvp,),
+       doc="mean of all elements, or along an axis"),
     Op("transpose", "ᵀ", 1,
        forward=_transpose,
        vjp=(lambda g, out, x: _transpose(g),),
@@ -405,6 +865,63 @@ _RECORDS: list[Op] = [
        jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_yhat(yhat, y))),
             lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_y(yhat, y)))),
        doc="binary cross-entropy (1/K) sum -[y log yhat + (1-y) log(1-yhat)]"),
+    # Softmax and its relatives, shifted by the maximum so that exp never overflows.
+    Op("softmax", "softmax", 1, params=(AXIS_LAST,), show=_with_axis("softmax", -1),
+       forward=_softmax, vjp=(_softmax_rule,), jvp=(_softmax_rule,),
+       doc="exp(x) / sum(exp(x)) along axis (the last by default)"),
+    Op("log_softmax", "log softmax", 1, params=(AXIS_LAST,),
+       show=_with_axis("log softmax", -1),
+       forward=_log_softmax,
+       vjp=(lambda g, out, x, axis=-1: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+       jvp=(lambda t, out, x, axis=-1: t - np.sum(np.exp(out) * t, axis=axis, keepdims=True),),
+       doc="x - logsumexp(x) along axis (the last by default)"),
+    Op("logsumexp", "logsumexp", 1, params=(AXIS_ALL,), show=_with_axis("logsumexp"),
+       forward=_logsumexp,
+       vjp=(lambda g, out, x, axis=None:
+            _spread(g, x, _axes_of("logsumexp", x, axis)) * _lse_weights(x, out, axis)
+            if is_array(x) else g,),
+       jvp=(lambda t, out, x, axis=None:
+            _as_value(np.sum(t * _lse_weights(x, out, axis), axis=_axes_of("logsumexp", x, axis)))
+            if is_array(x) else t,),
+       doc="log(sum(exp(x))) over all elements, or along axis"),
+    Op("cross_entropy", "CE", 2, cost=True,
+       forward=_cross_entropy,
+       vjp=(lambda g, out, z, t: g * _ce_d_logits(z, t), lambda g, out, z, t: g * _ce_d_target(z, t)),
+       jvp=(lambda t_, out, z, t: _as_value(np.sum(t_ * _ce_d_logits(z, t))),
+            lambda t_, out, z, t: _as_value(np.sum(t_ * _ce_d_target(z, t)))),
+       doc="cross-entropy of logits against a target of probabilities or one-hot, classes "
+           "along the last axis: -sum(target * log_softmax(logits)), averaged over the rows "
+           "of a batch (PyTorch's cross_entropy with probability targets)"),
+    # Extremes: reductions (ties share the gradient) and elementwise (ties halve it).
+    _extreme("max", np.max),
+    _extreme("min", np.min),
+    _binary("maximum", "maximum", None, 100, _max_scalar, _ew(np.maximum), _max_d,
+            lambda x, y, out: _max_d(y, x, out),
+            "the larger of x and y, elementwise; at a tie each gets half the gradient "
+            "(torch.maximum)"),
+    _binary("minimum", "minimum", None, 100, _min_scalar, _ew(np.minimum), _min_d,
+            lambda x, y, out: _min_d(y, x, out),
+            "the smaller of x and y, elementwise; at a tie each gets half the gradient "
+            "(torch.minimum)"),
+    # Shapes: outer products, reshaping, indexing by constants.
+    Op("outer", "outer", 2,
+       forward=_outer,
+       vjp=(lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g),
+       jvp=(lambda t, out, a, b: np.outer(t, b), lambda t, out, a, b: np.outer(a, t)),
+       doc="outer product a bᵀ of two vectors"),
+    Op("reshape", "reshape", 1, params=(SHAPE,),
+       show=lambda shape: "reshape " + "×".join(map(str, shape)),
+       forward=_reshape,
+       vjp=(lambda g, out, x, shape: _as_value(np.reshape(g, np.shape(x))),),
+       jvp=(lambda t, out, x, shape: _as_value(np.reshape(t, np.shape(out))),),
+       doc="the same elements in another shape (row-major), one size may be -1"),
+    Op("index", "[]", 1, symbol="[]", precedence=5, params=(INDEX,),
+       show=lambda index: f"[{index_text(index)}]",
+       forward=_index_forward,
+       vjp=(_index_vjp,),
+       jvp=(lambda t, out, x, index: _as_value(np.asarray(t)[_key(index)]),),
+       doc="x[i], W[:, j], x[1:3]: constant integers and slices, as NumPy's basic indexing; "
+           "the gradient goes back to the elements selected, zeros elsewhere"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _RECORDS}
@@ -413,8 +930,12 @@ OPS: dict[str, Op] = {op.name: op for op in _RECORDS}
 BINARY: dict[str, Op] = {op.symbol: op for op in _RECORDS if op.symbol and op.arity == 2}
 """Infix operators by symbol: ``+ - * / ** @``."""
 
-UNARY: dict[str, Op] = {op.symbol: op for op in _RECORDS if op.symbol and op.arity == 1}
+UNARY: dict[str, Op] = {op.symbol: op for op in _RECORDS
+                        if op.symbol and op.arity == 1 and op.precedence == 3}
 """Prefix operators by symbol: ``-``."""
+
+POSTFIX: dict[str, Op] = {op.symbol: op for op in _RECORDS if op.precedence == 5}
+"""Postfix operators by symbol: ``[]``, the subscript ``x[0]`` (binds tightest)."""
 
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _RECORDS if op.symbol is None}
 """Operators written as calls, ``relu(x)``, by name."""

@@ -2,8 +2,12 @@
 
 An operator-precedence parser with explicit stacks (no recursion), so 2,000 nested
 parentheses parse as easily as two. Precedence is Python's: ``+ -`` < ``* / @`` < unary
-``- +`` < ``**`` (right-associative, its right side may carry a sign), so ``-x**2`` is
-``-(x**2)`` and ``2**-1`` is ``2**(-1)``.
+``- +`` < ``**`` (right-associative, its right side may carry a sign) < subscripts, so
+``-x**2`` is ``-(x**2)``, ``2**-1`` is ``2**(-1)`` and ``-x[0]**2`` is ``-((x[0])**2)``.
+
+Calls take an operator's static parameters as keyword arguments of constants
+(``softmax(z, axis=0)``), and a subscript of constant integers and slices may follow any
+operand (``x[0]``, ``W[:, 1]``, ``x[1:3]``, ``f(x)[-1]``).
 
 >>> g = parse("a = x*y + z, b = a*(x + x), w = a*b + b")
 >>> g.input_names, g.output_name
@@ -11,7 +15,7 @@ parentheses parse as easily as two. Precedence is Python's: ``+ -`` < ``* / @`` 
 >>> parse("y = rleu(x)")
 Traceback (most recent call last):
   ...
-compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you mean 'relu'?); known functions: abs, bce, cos, exp, gelu, gelu_tanh, leaky_relu, log, mean, mse, relu, sigmoid, sign, sin, softplus, sqrt, sum, tanh, transpose
+compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you mean 'relu'?); known functions: abs, bce, cos, cross_entropy, exp, gelu, gelu_tanh, leaky_relu, log, log_softmax, logsumexp, max, maximum, mean, min, minimum, mse, outer, relu, reshape, sigmoid, sign, sin, softmax, softplus, sqrt, sum, tanh, transpose
   y = rleu(x)
       ^^^^
 """
@@ -24,7 +28,7 @@ import gc
 from .errors import ParseError
 from .graph import Graph, GraphBuilder
 from .lexer import Token, tokenize
-from .ops import BINARY, FUNCTIONS
+from .ops import BINARY, FUNCTIONS, POSTFIX, ParamError, Slice
 
 _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 _UNARY_PRECEDENCE = 3
@@ -32,19 +36,21 @@ _MAX_ARRAY_DIMS = 32
 
 # Operator-stack entries: (kind, payload, start, end, base)
 #   kind "bin": payload = Op;  "neg": unary minus;  "paren": a group;
-#   "call": payload = function name, base = operand-stack height at the call's start.
+#   "call": payload = function name, base = operand-stack height at the call's start;
+#   "kw": payload = a keyword argument's name (start, end: the name), above its call.
 
 
 class _Operand:
     """An entry of the operand stack: a node plus where its text is."""
 
-    __slots__ = ("node", "start", "end", "literal")
+    __slots__ = ("node", "start", "end", "literal", "keyword")
 
     def __init__(self, node: int, start: int, end: int, literal: object = None) -> None:
         self.node = node
         self.start = start
         self.end = end
         self.literal = literal  # the number or nested list, when the operand is a bare literal
+        self.keyword: tuple[str, int, int] | None = None  # (name, start, end) of name=value
 
 
 class _Parser:
@@ -160,7 +166,13 @@ class _Parser:
                                              tok.start, tok.end, value))
                     expect_operand = False
                 elif kind == "NAME":
-                    if tokens[self.pos + 1].kind == "LPAR":
+                    nxt = tokens[self.pos + 1]
+                    if (nxt.kind == "ASSIGN" and nxt.text == "=" and stack
+                            and stack[-1][0] == "call"):
+                        # name=value starting an argument: a keyword argument
+                        stack.append(("kw", tok.text, tok.start, tok.end, len(operands)))
+                        self.pos += 1  # the "="
+                    elif nxt.kind == "LPAR":
                         self.function(tok)
                         # the frame's end is the "(" (errors point at it), its start the name
                         lpar = tokens[self.pos + 1]
@@ -198,9 +210,14 @@ class _Parser:
                             break
                     stack.append(("bin", op, tok.start, tok.end, 0))
                     expect_operand = True
+                elif kind == "LBRK":
+                    self.subscript(operands)
                 elif kind in ("RPAR", "RBRK", "COMMA"):
                     while stack and stack[-1][0] in ("bin", "neg"):
                         reduce()
+                    if stack and stack[-1][0] == "kw":
+                        _, name, start, end, _ = stack.pop()
+                        operands[-1].keyword = (name, start, end)
                     if not stack:
                         if kind == "COMMA":
                             raise self.error("a comma outside a call or an array", tok.start, tok.end)
@@ -234,6 +251,9 @@ class _Parser:
             self.pos += 1
 
         while stack:
+            if stack[-1][0] == "kw":  # inside a call that is never closed: said just below
+                stack.pop()
+                continue
             if stack[-1][0] in ("paren", "call"):
                 frame = stack[-1]
                 raise self.error(f"{self.source[frame[3] - 1]!r} is never closed",
@@ -252,6 +272,9 @@ class _Parser:
             return self.error("expected an expression after '='", tok.start, tok.end + 1)
         if tok.kind == "RPAR" and stack and stack[-1][0] == "paren":
             return self.error("empty parentheses", stack[-1][2], tok.end)
+        if stack and stack[-1][0] == "kw":
+            _, name, start, end, _ = stack[-1]
+            return self.error(f"the keyword argument {name}= needs a value", start, tok.start)
         if tok.kind == "ASSIGN":
             return self.error(f"unexpected {tok.text!r}: write one assignment per statement",
                               tok.start, tok.end)
@@ -276,17 +299,127 @@ class _Parser:
         op = FUNCTIONS[name]
         args = operands[base:]
         del operands[base:]
-        if not op.min_arity <= len(args) <= op.arity:
-            want = (f"{op.arity}" if op.min_arity == op.arity
-                    else f"{op.min_arity} or {op.arity}")
-            plural = "" if op.arity == 1 else "s"
-            raise self.error(f"{name}() takes {want} argument{plural}, got {len(args)}",
-                             start, close.end)
-        nodes = [a.node for a in args]
-        for value in op.defaults[len(args) - op.min_arity:]:
+        positional: list[_Operand] = []
+        keywords: dict[str, _Operand] = {}
+        for a in args:
+            if a.keyword is None:
+                if keywords:
+                    raise self.error("a positional argument after a keyword argument", a.start, a.end)
+                positional.append(a)
+            elif a.keyword[0] in keywords:
+                raise self.error(f"{a.keyword[0]}= is given twice", a.keyword[1], a.end)
+            else:
+                keywords[a.keyword[0]] = a
+        # Constants after the operands fill the positional parameters: reshape(x, [2, 3]).
+        slots = [p.name for p in op.params if p.positional]
+        needed = op.min_arity + sum(1 for p in op.params if p.positional and p.required)
+        extra = positional[op.arity:]
+        if len(positional) < needed or len(extra) > len(slots):
+            raise self.error(self._arity_message(op, len(positional)), start, close.end)
+        given: dict[str, _Operand] = dict(zip(slots, extra))
+        for key, a in keywords.items():
+            if key in given:
+                raise self.error(f"{key} is given twice (by position and as {key}=)",
+                                 a.keyword[1], a.end)  # type: ignore[index]
+            given[key] = a
+        params = {}
+        for key, a in given.items():
+            p = next((p for p in op.params if p.name == key), None)
+            if p is not None and a.literal is None:
+                raise self.error(f"{name}()'s {key} is a constant ({p.doc}), not an "
+                                 "expression", a.start, a.end)
+            params[key] = a.literal
+        operand_args = positional[:op.arity]
+        nodes = [a.node for a in operand_args]
+        for value in op.defaults[len(operand_args) - op.min_arity:]:
             nodes.append(self.builder.const(value, (start, close.end)))
-        node = self.builder.apply(op.name, nodes, (start, close.end))
+        try:
+            node = self.builder.apply(op.name, nodes, (start, close.end), params=params)
+        except ParamError as exc:
+            a = given.get(exc.name)
+            if a is None:       # a parameter that is missing: the whole call
+                where = (start, close.end)
+            elif a.keyword is not None and not any(p.name == exc.name for p in op.params):
+                where = a.keyword[1:]  # a keyword this function does not have: the name
+            else:
+                where = (a.start, a.end)  # a bad value
+            raise self.error(str(exc), *where) from None
         operands.append(_Operand(node, start, close.end))
+
+    @staticmethod
+    def _arity_message(op, got: int) -> str:
+        slots = [p for p in op.params if p.positional]
+        most = op.arity + len(slots)
+        least = op.min_arity + sum(1 for p in slots if p.required)
+        want = f"{most}" if least == most else f"{least} or {most}"
+        plural = "" if most == 1 else "s"
+        text = f"{op.name}() takes {want} argument{plural}, got {got}"
+        keyword_only = [p for p in op.params if not p.positional]
+        if keyword_only and got > op.arity:
+            p = keyword_only[0]
+            text += f"; give {p.name} by keyword, as in {op.name}(x, {p.name}=0)"
+        if f"{op.name}imum" in FUNCTIONS and got == 2:
+            text += f" (for the elementwise {op.name}imum of two values: {op.name}imum(a, b))"
+        return text
+
+    def subscript(self, operands: list[_Operand]) -> None:
+        """``[...]`` after an operand: constant integers and slices, separated by commas;
+        the operand on top of the stack becomes its indexed element(s). ``pos`` ends on
+        the ``]``."""
+        tokens = self.tokens
+        open_tok = tokens[self.pos]
+        entries: list[int | Slice] = []
+        parts: list[int | None] = [None]   # the entry being read: start[:stop[:step]]
+        entry_start = open_tok.end
+        self.pos += 1
+        while True:
+            tok = tokens[self.pos]
+            kind = tok.kind
+            if kind == "NUM" or (kind == "OP" and tok.text in "-+"
+                                 and tokens[self.pos + 1].kind == "NUM"):
+                first = tok
+                sign = 1
+                if kind == "OP":
+                    sign = -1 if tok.text == "-" else 1
+                    self.pos += 1
+                    tok = tokens[self.pos]
+                if parts[-1] is not None:
+                    raise self.error(f"expected ',', ':' or ']' in the index, found "
+                                     f"{self.describe(first)}", first.start, tok.end)
+                digits = tok.text.replace("_", "")
+                if not digits.isdigit():
+                    raise self.error(f"an index is a whole number, not {tok.text}",
+                                     first.start, tok.end)
+                parts[-1] = sign * int(digits)
+            elif kind == "COLON":
+                if len(parts) == 3:
+                    raise self.error("a slice has at most two ':' (start:stop:step)",
+                                     tok.start, tok.end)
+                parts.append(None)
+            elif kind in ("COMMA", "RBRK"):
+                if parts == [None]:
+                    raise self.error("an empty place in the index: write an integer or a "
+                                     "slice such as 1:3 or :", entry_start, tok.end)
+                entries.append(parts[0] if len(parts) == 1  # type: ignore[arg-type]
+                               else Slice(*parts, *([None] * (3 - len(parts)))))
+                if kind == "RBRK":
+                    break
+                parts = [None]
+                entry_start = tok.end
+            elif kind in ("SEP", "EOF"):
+                raise self.error("'[' is never closed", open_tok.start, open_tok.end)
+            else:
+                raise self.error(f"an index holds constant integers and slices (x[0], "
+                                 f"W[:, 1], x[1:3]), found {self.describe(tok)}",
+                                 tok.start, tok.end)
+            self.pos += 1
+        target = operands[-1]
+        try:
+            node = self.builder.apply(POSTFIX["[]"].name, (target.node,), (target.start, tok.end),
+                                      params={"index": tuple(entries)})
+        except ParamError as exc:
+            raise self.error(exc.reason, open_tok.start, tok.end) from None
+        operands[-1] = _Operand(node, target.start, tok.end)
 
     def array(self) -> _Operand:
         """An array literal of numbers, nested for matrices; ``pos`` ends on its ``]``."""

@@ -142,7 +142,9 @@ def test_cli_text_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("argv, words", [
     (["jacobian", "h = W @ x", "--at", "W=[[1]],x=[1]"], "--wrt is required"),
-    (["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "f"], "not an input"),
+    (["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--output", "f", "--wrt", "h"],
+     "f does not depend on h"),
+    (["jacobian", str(EXAMPLES / "jacobian-compose.cg"), "--wrt", "q"], "no variable"),
     (["jacobian", "h = W @ x", "--wrt", "x", "--at", "W=[[1,2]],x=[1,2,3]"], "@"),
     (["jacobian", "h = W @ x", "--wrt", "x", "--mode", "sideways"], "invalid choice"),
 ])

@@ -11,7 +11,7 @@ fail, and its parametrized check fails too.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pytest
@@ -62,8 +62,32 @@ def slope(rng, shape):
     return _draw(rng, shape, 0.01, 0.5)
 
 
+def distinct(rng, shape):
+    """Values at least 0.1 apart, so that no two tie (max, min: a tie is a kink)."""
+    n = int(np.prod(shape)) if shape else 1
+    v = (rng.permutation(n) - n / 2) * 0.3 + rng.uniform(0.0, 0.05, size=n)
+    return float(v[0]) if shape == () else v.reshape(shape)
+
+
+class Case(NamedTuple):
+    """One entry of a shape menu: the operands' shapes, and the operator's parameters."""
+
+    shapes: tuple
+    params: dict
+
+
+def at(*shapes: tuple, **params) -> Case:
+    """A menu entry with parameters: ``at(M, axis=0)`` is ``sum(x, axis=0)`` on a 2×3 x."""
+    return Case(shapes, params)
+
+
 S, V, M, ROW = (), (3,), (2, 3), (1, 3)
+T3 = (2, 3, 2)
 UNARY_SHAPES = [(S,), (V,), (M,)]
+AXIS_MENU = [at(V, axis=0), at(M, axis=0), at(M, axis=1), at(M, axis=-1), at(M, axis=[0, 1]),
+             at(T3, axis=1), at(T3, axis=[0, 2]), at(T3, axis=[-1, 0])]
+SOFTMAX_MENU = [(V,), (M,), at(V, axis=0), at(M, axis=0), at(M, axis=1), at(M, axis=-2),
+                at(T3, axis=1), at(T3, axis=-1)]
 BINARY_SHAPES = [(S, S), (V, V), (M, M), (ROW, M), (M, ROW), (S, V), (M, S)]
 MATMUL_SHAPES = [
     ((3,), (3, 2)),       # vector @ matrix
@@ -97,12 +121,33 @@ DOMAINS: dict[str, tuple[tuple[Sampler, ...], list[tuple[tuple, ...]]]] = {
     "gelu_tanh": ((anywhere,), UNARY_SHAPES),
     "softplus": ((anywhere,), UNARY_SHAPES),
     "leaky_relu": ((away_from_zero, slope), [(S, S), (V, S), (M, S), (M, ROW)]),
-    "sum": ((anywhere,), UNARY_SHAPES),
-    "mean": ((anywhere,), UNARY_SHAPES),
+    "sum": ((anywhere,), UNARY_SHAPES + AXIS_MENU),
+    "mean": ((anywhere,), UNARY_SHAPES + AXIS_MENU),
     "transpose": ((anywhere,), UNARY_SHAPES),
     "mse": ((moderate, moderate), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
     "bce": ((probability, target), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
+    "softmax": ((anywhere,), SOFTMAX_MENU),
+    "log_softmax": ((anywhere,), SOFTMAX_MENU),
+    "logsumexp": ((anywhere,), UNARY_SHAPES + AXIS_MENU),
+    "cross_entropy": ((anywhere, target), [(V, V), (M, M), (ROW, ROW), (T3, T3)]),
+    "max": ((distinct,), UNARY_SHAPES + AXIS_MENU),
+    "min": ((distinct,), UNARY_SHAPES + AXIS_MENU),
+    "maximum": ((anywhere, anywhere), BINARY_SHAPES),
+    "minimum": ((anywhere, anywhere), BINARY_SHAPES),
+    "outer": ((anywhere, anywhere), [(V, (4,)), (V, V), ((1,), (2,))]),
+    "reshape": ((anywhere,), [at(M, shape=[3, 2]), at(M, shape=[6]), at(M, shape=[-1]),
+                              at(V, shape=[3, 1]), at(S, shape=[1]), at(T3, shape=[2, -1]),
+                              at(T3, shape=[3, 2, 2]), at((1,), shape=[1, 1])]),
+    "index": ((anywhere,), [at(V, index=0), at(V, index=-1), at(V, index=slice(1, 3)),
+                            at(V, index=slice(None, None, -1)), at(M, index=1),
+                            at(M, index=(slice(None), 1)), at(M, index=(1, -2)),
+                            at(M, index=(slice(None, None, -1), slice(0, 3, 2))),
+                            at(T3, index=(0, slice(1, None))), at(T3, index=(-1, 2, 0))]),
 }
+
+
+def _menu(name: str) -> list[Case]:
+    return [c if isinstance(c, Case) else Case(c, {}) for c in DOMAINS[name][1]]
 
 
 def _cases() -> list:
@@ -112,16 +157,25 @@ def _cases() -> list:
             # Keeps the operator visible as a failing case instead of silently unchecked.
             out.append(pytest.param(name, None, id=f"{name}-NO-DOMAIN"))
             continue
-        for shapes in DOMAINS[name][1]:
-            sid = "_".join("x".join(map(str, s)) or "scalar" for s in shapes)
-            out.append(pytest.param(name, shapes, id=f"{name}-{sid}"))
+        for case in _menu(name):
+            sid = "_".join("x".join(map(str, s)) or "scalar" for s in case.shapes)
+            sid += "".join(f"-{k}={_param_id(v)}" for k, v in case.params.items())
+            out.append(pytest.param(name, case, id=f"{name}-{sid}"))
     return out
 
 
-def _one_op_graph(name: str):
+def _param_id(v) -> str:
+    if isinstance(v, slice):
+        return ":".join("" if p is None else str(p) for p in (v.start, v.stop, v.step))
+    if isinstance(v, (tuple, list)):
+        return ",".join(_param_id(e) for e in v)
+    return str(v)
+
+
+def _one_op_graph(name: str, params: dict | None = None):
     b = GraphBuilder()
     ids = [b.input(f"x{k}") for k in range(OPS[name].arity)]
-    b.bind("y", b.apply(name, ids))
+    b.bind("y", b.apply(name, ids, params=params))
     return b.build()
 
 
@@ -138,13 +192,14 @@ def _close(got, want, what: str) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=what)
 
 
-@pytest.mark.parametrize("name, shapes", _cases())
-def test_operator_rules_match_central_differences(name: str, shapes) -> None:
-    assert shapes is not None, (f"operator {name!r} has no input domain in tests/test_ops.py "
-                                "DOMAINS: add one so its rules are checked")
+@pytest.mark.parametrize("name, case", _cases())
+def test_operator_rules_match_central_differences(name: str, case: Case) -> None:
+    assert case is not None, (f"operator {name!r} has no input domain in tests/test_ops.py "
+                              "DOMAINS: add one so its rules are checked")
     samplers, _ = DOMAINS[name]
+    shapes = case.shapes
     rng = np.random.default_rng(_seed_for(name) + len(shapes) + sum(map(len, shapes)))
-    g = _one_op_graph(name)
+    g = _one_op_graph(name, case.params)
     point = {f"x{k}": samplers[k](rng, shapes[k]) for k in range(len(shapes))}
     values = evaluate(g, point)
     out = values.output
@@ -193,13 +248,15 @@ def test_operator_rules_match_central_differences(name: str, shapes) -> None:
                f"{name} forward rule for operand {k}")
 
 
-@pytest.mark.parametrize("name, shapes", [c for c in _cases() if c.values[1] is not None])
-def test_a_seed_of_ones_gives_the_reverse_rules_bits(name: str, shapes) -> None:
+@pytest.mark.parametrize("name, case", [c for c in _cases() if c.values[1] is not None])
+def test_a_seed_of_ones_gives_the_reverse_rules_bits(name: str, case: Case) -> None:
     # Under a cotangent of ones the engine takes an operator's partials instead of
     # multiplying by ones: exactly what the reverse rule gives, bit for bit.
     samplers, _ = DOMAINS[name]
+    shapes = case.shapes
     rng = np.random.default_rng(_seed_for(name) + 7)
-    g = _one_op_graph(name)
+    g = _one_op_graph(name, case.params)
+    params = g.nodes[-1].kwargs
     point = {f"x{k}": samplers[k](rng, shapes[k]) for k in range(len(shapes))}
     values = evaluate(g, point)
     out = values.output
@@ -210,7 +267,7 @@ def test_a_seed_of_ones_gives_the_reverse_rules_bits(name: str, shapes) -> None:
     assert op.partials is None or len(op.partials) == op.arity
     with np.errstate(all="ignore"):
         for k, i in enumerate(g.inputs):
-            want = unbroadcast(op.vjp[k](seed, out, *args), args[k])
+            want = unbroadcast(op.vjp[k](seed, out, *args, **params), args[k])
             np.testing.assert_array_equal(grads.of(i), want, err_msg=f"{name} operand {k}")
             assert type(grads.of(i)) is type(want)
 
@@ -223,9 +280,25 @@ def test_every_operator_has_a_domain() -> None:
 
 
 def test_domains_match_arity() -> None:
-    for name, (samplers, shapes) in DOMAINS.items():
+    for name, (samplers, _) in DOMAINS.items():
         assert len(samplers) == OPS[name].arity, name
-        assert all(len(s) == OPS[name].arity for s in shapes), name
+        assert all(len(c.shapes) == OPS[name].arity for c in _menu(name)), name
+
+
+def test_every_parameter_is_varied_in_the_menu() -> None:
+    """Each operator with a parameter is checked with it given, and, where it has a
+    default, left out too; an axis parameter with a negative axis and with a list."""
+    for name, op in OPS.items():
+        menu = _menu(name)
+        for p in op.params:
+            assert any(p.name in c.params for c in menu), f"{name}: {p.name} never given"
+            if not p.required:
+                assert any(p.name not in c.params for c in menu), f"{name}: {p.name} default"
+            if p.name == "axis":
+                given = [c.params["axis"] for c in menu if "axis" in c.params]
+                assert any(isinstance(a, int) and a < 0 for a in given), name
+                if p.default is None:
+                    assert any(isinstance(a, list) for a in given), name
 
 
 @pytest.mark.parametrize("name", sorted(OPS))

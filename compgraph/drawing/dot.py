@@ -313,7 +313,7 @@ class _Builder:
         attrs["tooltip"] = mk.plain(record.doc or record.name)
         # The class tells dshape.py which boxes to round, and on which side.
         attrs["class"] = "cost" if cost else f"dshape_{OUTPUT_SIDE[self.rankdir]}"
-        return mk.plain(record.label), attrs
+        return mk.plain(node.op_label), attrs
 
     # --- edge labels -----------------------------------------------------------------------
 
