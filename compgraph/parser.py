@@ -312,9 +312,8 @@ class _Parser:
                 keywords[a.keyword[0]] = a
         # Constants after the operands fill the positional parameters: reshape(x, [2, 3]).
         slots = [p.name for p in op.params if p.positional]
-        needed = op.min_arity + sum(1 for p in op.params if p.positional and p.required)
         extra = positional[op.arity:]
-        if len(positional) < needed or len(extra) > len(slots):
+        if len(positional) < op.min_arity or len(extra) > len(slots):
             raise self.error(self._arity_message(op, len(positional)), start, close.end)
         given: dict[str, _Operand] = dict(zip(slots, extra))
         for key, a in keywords.items():
@@ -348,9 +347,8 @@ class _Parser:
 
     @staticmethod
     def _arity_message(op, got: int) -> str:
-        slots = [p for p in op.params if p.positional]
-        most = op.arity + len(slots)
-        least = op.min_arity + sum(1 for p in slots if p.required)
+        most = op.arity + sum(1 for p in op.params if p.positional)
+        least = op.min_arity + sum(1 for p in op.params if p.positional and p.required)
         want = f"{most}" if least == most else f"{least} or {most}"
         plural = "" if most == 1 else "s"
         text = f"{op.name}() takes {want} argument{plural}, got {got}"

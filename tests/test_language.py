@@ -223,7 +223,41 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("src, cls, line, column, fragment", BAD, ids=[b[0] for b in BAD])
+# Keyword arguments, constant parameters and subscripts (checked through the API only: the
+# command line's handling of a ParseError is the same for all and tested above).
+BAD_CALLS = [
+    ("y = softmax(z, dim=0)", ParseError, 1, 16, "softmax() has no parameter 'dim'; its keyword: axis"),
+    ("y = relu(x, axis=0)", ParseError, 1, 13, "relu() takes no keyword arguments"),
+    ("y = sum(x, 0)", ParseError, 1, 5, "give axis by keyword, as in sum(x, axis=0)"),
+    ("y = max(x, 0)", ParseError, 1, 5, "elementwise maximum of two values: maximum(a, b)"),
+    ("y = softmax(z, axis=w)", ParseError, 1, 21, "axis is a constant"),
+    ("y = softmax(z, axis=1.5)", ParseError, 1, 21, "must be an integer, not 1.5"),
+    ("y = sum(z, axis=[0, 0])", ParseError, 1, 17, "an axis appears twice"),
+    ("y = softmax(z, axis=)", ParseError, 1, 16, "axis= needs a value"),
+    ("y = softmax(axis=0, z)", ParseError, 1, 21, "positional argument after a keyword"),
+    ("y = sum(x, axis=0, axis=1)", ParseError, 1, 20, "axis= is given twice"),
+    ("y = softmax(z, axis=0", ParseError, 1, 12, "'(' is never closed"),
+    ("y = reshape(x)", ParseError, 1, 5, "reshape() needs its shape (a constant list"),
+    ("y = reshape(x, [2, 3], [6])", ParseError, 1, 5, "reshape() takes 2 arguments, got 3"),
+    ("y = reshape(x, [2, 0])", ParseError, 1, 16, "sizes of a shape are positive"),
+    ("y = reshape(x, [2, -1, -1])", ParseError, 1, 16, "at most one -1"),
+    ("y = reshape(x, s)", ParseError, 1, 16, "shape is a constant"),
+    ("y = reshape(x, [2, 3], shape=[6])", ParseError, 1, 24, "shape is given twice"),
+    ("y = x[1.5]", ParseError, 1, 7, "an index is a whole number, not 1.5"),
+    ("y = x[a]", ParseError, 1, 7, "constant integers and slices"),
+    ("y = x[]", ParseError, 1, 7, "an empty place in the index"),
+    ("y = x[0,]", ParseError, 1, 9, "an empty place in the index"),
+    ("y = x[0 1]", ParseError, 1, 9, "expected ',', ':' or ']'"),
+    ("y = x[1:2:3:4]", ParseError, 1, 12, "at most two ':'"),
+    ("y = x[::0]", ParseError, 1, 6, "a slice step cannot be zero"),
+    ("y = x[0", ParseError, 1, 6, "'[' is never closed"),
+    ("y = x[0]]", ParseError, 1, 9, "unmatched ']'"),
+    ("y = x : 2", ParseError, 1, 7, "expected an operator"),
+]
+
+
+@pytest.mark.parametrize("src, cls, line, column, fragment", BAD + BAD_CALLS,
+                         ids=[b[0] for b in BAD + BAD_CALLS])
 def test_bad_program(src: str, cls: type, line: int, column: int, fragment: str) -> None:
     with pytest.raises(CompgraphError) as info:
         parse(src)
@@ -294,3 +328,109 @@ def test_command_line_bad_program_without_place(args: list[str]) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ")
+
+
+# --- keyword arguments, parameters and subscripts --------------------------------------------
+
+def test_keyword_defaults_and_positional_shapes_make_equal_graphs() -> None:
+    assert parse("p = softmax(z)") == parse("p = softmax(z, axis=-1)")
+    assert parse("p = softmax(z, axis=-1.0)") == parse("p = softmax(z, axis=-1)")
+    assert parse("s = sum(W, axis=[1])") == parse("s = sum(W, axis=1)")
+    assert parse("s = sum(W)") != parse("s = sum(W, axis=0)")
+    assert parse("r = reshape(x, [2, 3])") == parse("r = reshape(x, shape=[2, 3])")
+    assert parse("p = softmax(z,\n    axis=0)") == parse("p = softmax(z, axis=0)")
+
+
+@pytest.mark.parametrize("expr, want", [
+    ("x[0]", 1.0), ("x[-1]", 4.0), ("-x[1]**2", -4.0), ("2*x[2] + 1", 7.0), ("x[1]**x[0]", 2.0),
+    ("(x + 1)[0]", 2.0), ("sum(x[1:3])", 5.0), ("x[::-1][0]", 4.0), ("x[::2][1]", 3.0),
+    ("sum(softmax(x))", 1.0),
+    ("reshape(x, [2, 2])[1, 0]", 3.0), ("reshape(x, [2, 2])[:, 1][0]", 2.0),
+    ("[10, 20, 30][1] * x[0]", 20.0), ("max(x) - min(x, axis=0)", 3.0), ("x [0]", 1.0),
+])
+def test_subscripts_bind_tightest(expr: str, want: float) -> None:
+    assert value(f"y = {expr}", x=np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(want, rel=1e-15)
+
+
+def test_a_subscript_never_makes_an_input_default() -> None:
+    g = parse("x = [1, 2, 3][0]\ny = 2*x")
+    assert g.input_names == ()
+    assert evaluate(g).output == 2.0
+
+
+def test_two_thousand_nested_calls_with_keywords_and_subscripts() -> None:
+    depth = 2000
+    g = parse("y = " + "softmax(" * depth + "x" + ", axis=0)" * depth)
+    v = evaluate(g, x=[1.0, 2.0])
+    assert len([n for n in g.nodes if n.op == "softmax"]) == depth
+    g = parse("y = " + "(" * depth + "x" + ")[::-1]" * depth + "[0]")
+    assert evaluate(g, x=[1.0, 2.0]).output == 1.0                      # an even number of flips
+    np.testing.assert_array_equal(cg.gradients(g, x=[1.0, 2.0])["x"], [1.0, 0.0])
+    assert v.output.shape == (2,)
+
+
+# (program, point, column, fragment): evaluation errors, with the caret under the operation
+BAD_OPERANDS = [
+    ("y = softmax(z, axis=1)", {"z": [1, 2, 3]}, 5, "softmax over axis 1: the operand has shape (3,)"),
+    ("y = sum(W, axis=2)", {"W": [[1, 2]]}, 5, "its axes are 0, 1 (or -2, -1 from the end)"),
+    ("y = logsumexp(z, axis=-2)", {"z": [1, 2]}, 5, "logsumexp over axis -2"),
+    ("y = 2*max(z, axis=0)", {"z": 1.0}, 7, "a scalar has no axes"),
+    ("y = softmax(z)", {"z": 1.0}, 5, "softmax needs an array"),
+    ("y = z[3]", {"z": [1, 2, 3]}, 5, "index 3 is out of range for axis 0 of shape (3,)"),
+    ("y = 1 + z[-4]", {"z": [1, 2, 3]}, 9, "its indices are 0..2 (or -3..-1 from the end)"),
+    ("y = z[0, 1]", {"z": [1, 2, 3]}, 5, "[0, 1] indexes 2 axes, but the operand has shape (3,)"),
+    ("y = z[0]", {"z": 2.0}, 5, "cannot index a scalar"),
+    ("y = z[2:1]", {"z": [1, 2, 3]}, 5, "[2:1] selects no elements"),
+    ("y = reshape(z, [2, 2])", {"z": [1, 2, 3]}, 5, "cannot reshape an operand of shape (3,) "
+                                                     "(3 elements) into [2, 2] (4 elements)"),
+    ("y = reshape(z, [2, -1])", {"z": [1, 2, 3]}, 5, "(a multiple of 2 elements)"),
+    ("y = outer(z, 2)", {"z": [1, 2]}, 5, "outer takes two vectors"),
+    ("y = cross_entropy(z, t)", {"z": [1, 2], "t": [1, 0, 0]}, 5,
+     "the logits have shape (2,) and the target has shape (3,)"),
+    ("y = cross_entropy(z, t)", {"z": 1.0, "t": 1.0}, 5, "the logits are a scalar"),
+]
+
+
+@pytest.mark.parametrize("src, point, column, fragment", BAD_OPERANDS, ids=[b[0] for b in BAD_OPERANDS])
+def test_bad_operands_are_evaluation_errors_at_the_spot(src: str, point: dict, column: int,
+                                                        fragment: str) -> None:
+    with pytest.raises(cg.EvaluationError) as info:
+        evaluate(parse(src), point)
+    err = info.value
+    assert (err.line, err.column) == (1, column), str(err)
+    assert fragment in err.message, err.message
+    assert str(err).split("\n")[-1].strip("^ ") == ""
+
+
+def test_call_text_writes_what_the_parser_reads() -> None:
+    """compgraph.ops.call_text (for printers of programs) round-trips every parameter kind."""
+    from compgraph.ops import OPS, call_text
+
+    cases = [("sum", {"axis": [0, -1]}), ("mean", {}), ("softmax", {"axis": 0}),
+             ("log_softmax", {}), ("logsumexp", {"axis": 1}), ("max", {"axis": -1}),
+             ("reshape", {"shape": [3, -1]}), ("index", {"index": (slice(None), 1)}),
+             ("index", {"index": (slice(1, None, -2), -1)}), ("index", {"index": 0})]
+    for name, params in cases:
+        p = cg.Program()
+        x = p.input("x")
+        p.let("y", p.apply(name, x, **params))
+        stored = dict(OPS[name].bind(params))
+        text = call_text(name, ["x"], stored)
+        assert parse(f"y = {text}") == p.graph(), text
+
+
+def test_builder_parameters_and_their_errors() -> None:
+    from compgraph import builder as cgb
+
+    p = cg.Program()
+    x, W = p.inputs("x W")
+    p.let("y", cgb.sum(W[:, 1], axis=0) + cgb.reshape(x, [2, 2])[1, 0] + cgb.max(x[1:3]))
+    assert p.graph() == parse("y = sum(W[:, 1], axis=0) + reshape(x, [2, 2])[1, 0] + max(x[1:3])")
+    with pytest.raises(TypeError, match="no parameter 'dim'; its keyword: axis"):
+        cgb.softmax(x, dim=0)
+    with pytest.raises(ValueError, match="must be an integer"):
+        cgb.sum(x, axis=0.5)
+    with pytest.raises(TypeError, match="cannot be iterated"):
+        list(x)
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        x[::0]

@@ -428,3 +428,159 @@ def test_derivatives_at_a_pole_are_non_finite_not_a_crash(src: str, point: dict)
         tans = tangents(g, values, name)
         assert isinstance(tans.output, float)
     assert not all(math.isfinite(grads[n]) for n in g.input_names) or not math.isfinite(values.output)
+
+
+# --- softmax and its relatives: stable forms, known values ----------------------------------
+
+def _grad_both_modes(src: str, **point):
+    """d(output)/d(every input) by reverse mode and by forward mode (Jacobian columns)."""
+    from compgraph import jacobian, parse
+
+    g = parse(src)
+    values = evaluate(g, point)
+    rev = backward(g, values)
+    return {n: (rev[n], jacobian(g, n, values=values, mode="forward")) for n in g.input_names}
+
+
+def test_softmax_and_logsumexp_are_shifted_by_the_maximum() -> None:
+    big = np.array([1000.0, 1001.0, 1002.0])
+    want = np.exp([0.0, 1.0, 2.0]) / np.sum(np.exp([0.0, 1.0, 2.0]))
+    np.testing.assert_allclose(OPS["softmax"].forward(big), want, rtol=1e-15)
+    np.testing.assert_allclose(OPS["softmax"].forward(-big), want[::-1], rtol=1e-15)
+    np.testing.assert_allclose(OPS["log_softmax"].forward(np.array([-1000.0, 0.0])),
+                               [-1000.0, 0.0], atol=1e-12)
+    assert OPS["logsumexp"].forward(np.array([1000.0, 1000.0])) == 1000.0 + math.log(2.0)
+    assert OPS["logsumexp"].forward(np.array([-1000.0, -1000.0])) == -1000.0 + math.log(2.0)
+    np.testing.assert_allclose(OPS["logsumexp"].forward(np.array([[1000.0, 0.0], [1.0, 1.0]]),
+                                                        axis=1),
+                               [1000.0, 1.0 + math.log(2.0)], rtol=1e-15)
+    grads = _grad_both_modes("C = cross_entropy(z, t)", z=[1000.0, -1000.0, 0.0], t=[0, 1, 0])
+    rev, fwd = grads["z"]
+    assert np.all(np.isfinite(rev)) and np.allclose(rev, [1.0, -1.0, 0.0])
+    np.testing.assert_allclose(fwd, rev, atol=1e-15)
+
+
+def test_softmax_sums_to_one_along_its_axis_and_keeps_the_order() -> None:
+    x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
+    for axis in (0, 1, -1):
+        p = OPS["softmax"].forward(x, axis=axis)
+        np.testing.assert_allclose(np.sum(p, axis=axis), 1.0, rtol=1e-15)
+        assert (np.argsort(p, axis=axis) == np.argsort(x, axis=axis)).all()
+
+
+def test_cross_entropy_of_a_one_hot_target_is_minus_the_log_probability() -> None:
+    from compgraph import parse
+
+    z = np.array([2.0, -1.0, 0.5])
+    g = parse("D = -log_softmax(z)[2]\nC = cross_entropy(z, t)")
+    v = evaluate(g, z=z, t=[0.0, 0.0, 1.0])
+    assert v["C"] == pytest.approx(v["D"], rel=1e-15)
+    want = -(0.5 - math.log(np.sum(np.exp(z))))
+    assert v["C"] == pytest.approx(want, rel=1e-14)
+    np.testing.assert_allclose(backward(g.with_output("D"), v)["z"], backward(g, v)["z"],
+                               rtol=1e-14)
+    grads = backward(g, v)
+    p = np.exp(z) / np.sum(np.exp(z))
+    np.testing.assert_allclose(grads["z"], p - [0, 0, 1], rtol=1e-14)   # softmax - y
+    np.testing.assert_allclose(grads["t"], -np.log(p), rtol=1e-14)
+
+
+def test_cross_entropy_averages_over_the_rows_of_a_batch() -> None:
+    # torch.nn.functional.cross_entropy(Z, T) with probability targets, reduction="mean"
+    Z = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    T = np.array([[0.2, 0.7, 0.1], [0.0, 0.0, 1.0]])
+    ls = Z - np.log(np.sum(np.exp(Z), axis=1, keepdims=True))
+    want = -np.sum(T * ls) / 2
+    from compgraph import parse
+
+    g = parse("C = cross_entropy(Z, T)")
+    v = evaluate(g, Z=Z, T=T)
+    assert v.output == pytest.approx(want, rel=1e-14)
+    np.testing.assert_allclose(backward(g, v)["Z"], (np.exp(ls) - T) / 2, rtol=1e-13)
+    # a probability target with a zero where the logit is -inf: 0 log 0 counts as 0
+    assert evaluate(g, Z=[[0.0, -np.inf]], T=[[1.0, 0.0]]).output == 0.0
+
+
+# --- ties: PyTorch's rules -------------------------------------------------------------------
+
+def test_max_and_min_reductions_share_the_gradient_evenly_among_ties() -> None:
+    """torch.amax/amin: each of k tied extremes gets 1/k (torch.max(x) would give all to one)."""
+    rev, fwd = _grad_both_modes("m = max(x)", x=[1.0, 3.0, 3.0])["x"]
+    np.testing.assert_array_equal(rev, [0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(fwd, [0.0, 0.5, 0.5])
+    rev, fwd = _grad_both_modes("m = min(x)", x=[2.0, 2.0, 2.0, 5.0])["x"]
+    np.testing.assert_allclose(rev, [1 / 3, 1 / 3, 1 / 3, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(fwd, rev, rtol=1e-15)
+    # along an axis, ties counted per row
+    rev, _ = _grad_both_modes("m = sum(max(W, axis=1))", W=[[1.0, 4.0, 4.0], [7.0, 0.0, 1.0]])["W"]
+    np.testing.assert_array_equal(rev, [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    rev, _ = _grad_both_modes("m = sum(min(W, axis=0))", W=[[1.0, 4.0], [1.0, 0.0]])["W"]
+    np.testing.assert_array_equal(rev, [[0.5, 0.0], [0.5, 1.0]])
+
+
+def test_maximum_and_minimum_halve_the_gradient_at_a_tie() -> None:
+    """torch.maximum/minimum: at x == y each side gets half."""
+    for fn in ("maximum", "minimum"):
+        grads = _grad_both_modes(f"m = {fn}(x, y)", x=2.0, y=2.0)
+        assert grads["x"] == (0.5, 0.5) and grads["y"] == (0.5, 0.5)
+        grads = _grad_both_modes(f"m = sum({fn}(x, y))", x=[1.0, 2.0, 3.0], y=[3.0, 2.0, 1.0])
+        big, small = ([0.0, 0.5, 1.0], [1.0, 0.5, 0.0]) if fn == "maximum" else \
+            ([1.0, 0.5, 0.0], [0.0, 0.5, 1.0])
+        np.testing.assert_array_equal(grads["x"][0], big)
+        np.testing.assert_array_equal(grads["y"][0], small)
+        np.testing.assert_array_equal(grads["x"][1], big)
+    assert OPS["maximum"].forward(math.nan, 1.0) != OPS["maximum"].forward(math.nan, 1.0)
+    assert math.isnan(OPS["maximum"].forward(1.0, math.nan))   # NaN wins in either order
+    assert math.isnan(OPS["minimum"].forward(1.0, math.nan))
+
+
+# --- sums along an axis, shapes and subscripts -----------------------------------------------
+
+def test_sum_and_mean_without_an_axis_take_every_element() -> None:
+    from compgraph import parse
+
+    W = np.arange(6.0).reshape(2, 3)
+    assert evaluate(parse("s = sum(W)"), W=W).output == 15.0
+    np.testing.assert_array_equal(evaluate(parse("s = sum(W, axis=0)"), W=W).output, [3, 5, 7])
+    np.testing.assert_array_equal(evaluate(parse("s = mean(W, axis=1)"), W=W).output, [1, 4])
+    np.testing.assert_array_equal(evaluate(parse("s = mean(W, axis=[0, 1])"), W=W).output, 2.5)
+    grads = backward(parse("s = sum(mean(W, axis=0) * [1, 2, 3])"), evaluate(
+        parse("s = sum(mean(W, axis=0) * [1, 2, 3])"), W=W))
+    np.testing.assert_array_equal(grads["W"], [[0.5, 1.0, 1.5], [0.5, 1.0, 1.5]])
+
+
+def test_the_gradient_of_a_subscript_scatters_into_zeros() -> None:
+    from compgraph import parse
+
+    g = parse("y = 2*W[:, 1] + W[-1, 0]*[1, 1]\nC = sum(y)")
+    grads = backward(g, evaluate(g, W=np.arange(6.0).reshape(2, 3)))
+    np.testing.assert_array_equal(grads["W"], [[0, 2, 0], [2, 2, 0]])
+    g = parse("C = sum(x[1:3]) + x[::-1][0]*10")
+    np.testing.assert_array_equal(backward(g, evaluate(g, x=[1.0, 2, 3, 4]))["x"], [0, 1, 1, 10])
+
+
+def test_outer_and_reshape_values() -> None:
+    a, b = np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(OPS["outer"].forward(a, b), [[3, 4, 5], [6, 8, 10]])
+    x = np.arange(6.0)
+    np.testing.assert_array_equal(OPS["reshape"].forward(x, shape=(2, -1)), [[0, 1, 2], [3, 4, 5]])
+    assert OPS["reshape"].forward(2.0, shape=(1,)).shape == (1,)
+    assert OPS["reshape"].forward(np.array([[2.0]]), shape=(1,)).shape == (1,)
+
+
+@pytest.mark.parametrize("name, params, label", [
+    ("sum", {}, "Σ"), ("sum", {"axis": 0}, "Σ₀"), ("sum", {"axis": [0, -1]}, "Σ₀,₋₁"),
+    ("mean", {"axis": 1}, "mean₁"), ("softmax", {}, "softmax"), ("softmax", {"axis": 0}, "softmax₀"),
+    ("log_softmax", {}, "log softmax"), ("logsumexp", {}, "logsumexp"),
+    ("max", {"axis": -1}, "max₋₁"), ("min", {}, "min"), ("cross_entropy", {}, "CE"),
+    ("maximum", {}, "maximum"), ("outer", {}, "outer"), ("reshape", {"shape": [2, 3]}, "reshape 2×3"),
+    ("index", {"index": 0}, "[0]"), ("index", {"index": (slice(None), 1)}, "[:, 1]"),
+    ("index", {"index": slice(1, 3)}, "[1:3]"), ("index", {"index": (-1, slice(None, None, 2))}, "[-1, ::2]"),
+])
+def test_labels_show_the_parameters(name: str, params: dict, label: str) -> None:
+    op = OPS[name]
+    assert op.label_for(dict(op.bind(params))) == label
+
+
+def test_cost_operators() -> None:
+    assert {n for n, op in OPS.items() if op.cost} == {"mse", "bce", "cross_entropy"}

@@ -5,7 +5,8 @@ names (inputs and previous statements) and constants, from templates with safe d
 (log and sqrt of 1 + p*p, division by 1.5 + sin(q), exp of a tanh). The same trees are
 printed as program text and built with ``compgraph.Program``; the properties are:
 
-- the builder's graph equals the parser's graph;
+- the builder's graph equals the parser's graph (keyword arguments, subscripts and
+  constant shapes included);
 - the value equals a NumPy reference evaluation of the trees;
 - reverse mode == forward mode (tangents and ``jacobian(mode="forward")``) == central
   differences, for every input, on scalar inputs and on vectors mixed with scalars.
@@ -31,14 +32,17 @@ SCALAR, VECTOR = (), (3,)
 KINKED = {"relu", "abs", "leaky_relu"}
 
 # --- expression trees ----------------------------------------------------------------------
-# ("var", name) | ("const", c) | ("bin", symbol, a, b) | ("call", function, args) | ("neg", a)
+# ("var", name) | ("const", c) | ("bin", symbol, a, b) | ("call", function, args, keywords)
+# | ("neg", a) | ("index", a, key) | ("lit", list): a constant list argument (a shape)
 
 
 def var(n): return ("var", n)
 def const(c): return ("const", c)
 def bin_(s, a, b): return ("bin", s, a, b)
-def call(f, *args): return ("call", f, args)
+def call(f, *args, **keywords): return ("call", f, args, keywords)
 def neg(a): return ("neg", a)
+def index(a, key): return ("index", a, key)
+def lit(values): return ("lit", values)
 
 
 # Templates: (needs, result shape rule, builder of the tree from names p, q and constant c).
@@ -76,6 +80,24 @@ TEMPLATES = [
     ("any", "scalar", lambda p, q, c: call("bce", call("sigmoid", p), call("sigmoid", q))),
     ("any", "p", lambda p, q, c: call("transpose", p)),
     ("vec2", "scalar", lambda p, q, c: bin_("@", p, q)),
+    # Operators with parameters, subscripts, and shape changes that come back to a vector.
+    ("vec", "p", lambda p, q, c: call("softmax", p)),
+    ("vec", "p", lambda p, q, c: call("softmax", p, axis=0)),
+    ("vec", "p", lambda p, q, c: call("log_softmax", p, axis=-1)),
+    ("any", "scalar", lambda p, q, c: call("logsumexp", p)),
+    ("vec", "scalar", lambda p, q, c: call("max", p)),
+    ("vec", "scalar", lambda p, q, c: call("min", p, axis=0)),
+    ("any", "ew", lambda p, q, c: call("maximum", p, q)),
+    ("any", "p", lambda p, q, c: call("minimum", p, const(c))),
+    ("vec2", "scalar", lambda p, q, c: call("cross_entropy", p, call("softmax", q))),
+    ("vec2", "p", lambda p, q, c: call("sum", call("outer", p, q), axis=0)),
+    ("vec2", "p", lambda p, q, c: call("mean", call("outer", p, q), axis=-1)),
+    ("vec", "p", lambda p, q, c: index(call("reshape", p, lit([1, 3])), 0)),
+    ("vec", "p", lambda p, q, c: call("reshape", call("reshape", p, lit([3, 1])), lit([-1]))),
+    ("vec", "p", lambda p, q, c: index(p, slice(None, None, -1))),
+    ("vec", "scalar", lambda p, q, c: index(p, -1)),
+    ("vec", "scalar", lambda p, q, c: call("sum", index(p, slice(1, 3)))),
+    ("vec", "scalar", lambda p, q, c: bin_("*", index(bin_("+", p, q), 1), index(p, 0))),
 ]
 
 
@@ -83,10 +105,21 @@ def names_in(t) -> set:
     kind = t[0]
     if kind == "var":
         return {t[1]}
-    if kind == "const":
+    if kind in ("const", "lit"):
         return set()
-    children = t[2] if kind == "call" else t[2:] if kind == "bin" else t[1:]
+    children = (t[2] if kind == "call" else t[2:] if kind == "bin" else
+                t[1:2] if kind == "index" else t[1:])
     return set().union(*(names_in(a) for a in children))
+
+
+def key_text(key) -> str:
+    def one(k) -> str:
+        if isinstance(k, slice):
+            text = ":".join("" if v is None else str(v) for v in (k.start, k.stop))
+            return text if k.step is None else f"{text}:{k.step}"
+        return str(k)
+
+    return ", ".join(one(k) for k in (key if isinstance(key, tuple) else (key,)))
 
 
 def to_text(t) -> str:
@@ -95,10 +128,15 @@ def to_text(t) -> str:
         return t[1]
     if kind == "const":
         return repr(t[1]) if t[1] >= 0 else f"({t[1]!r})"
+    if kind == "lit":
+        return repr(t[1])
     if kind == "bin":
         return f"({to_text(t[2])} {t[1]} {to_text(t[3])})"
     if kind == "call":
-        return f"{t[1]}({', '.join(to_text(a) for a in t[2])})"
+        args = [to_text(a) for a in t[2]] + [f"{k}={v!r}" for k, v in t[3].items()]
+        return f"{t[1]}({', '.join(args)})"
+    if kind == "index":
+        return f"{to_text(t[1])}[{key_text(t[2])}]"
     return f"(-{to_text(t[1])})"
 
 
@@ -111,12 +149,14 @@ def build(t, env: dict):
     kind = t[0]
     if kind == "var":
         return env[t[1]]
-    if kind == "const":
+    if kind in ("const", "lit"):
         return t[1]
     if kind == "bin":
         return _PY_OPS[t[1]](build(t[2], env), build(t[3], env))
     if kind == "call":
-        return env["__functions__"][t[1]](*(build(a, env) for a in t[2]))
+        return env["__functions__"][t[1]](*(build(a, env) for a in t[2]), **t[3])
+    if kind == "index":
+        return build(t[1], env)[t[2]]
     return -build(t[1], env)
 
 
@@ -135,6 +175,12 @@ REFERENCE = {
     "sum": np.sum, "mean": np.mean, "transpose": np.transpose,
     "mse": lambda a, b: np.sum((np.asarray(a) - b) ** 2),
     "bce": lambda p, y: np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))),
+    "softmax": lambda x, axis=-1: np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True),
+    "log_softmax": lambda x, axis=-1: x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True)),
+    "logsumexp": lambda x, axis=None: np.log(np.sum(np.exp(x), axis=axis)),
+    "max": np.max, "min": np.min, "maximum": np.maximum, "minimum": np.minimum,
+    "cross_entropy": lambda z, t: -np.sum(t * (z - np.log(np.sum(np.exp(z))))),
+    "outer": np.outer, "reshape": np.reshape,
 }
 BUILDER = {name: getattr(cgb, name) for name in REFERENCE}
 
@@ -150,11 +196,12 @@ def programs(draw, vectors: bool):
     for i in range(draw(st.integers(1, 7))):
         needs, rule, make = draw(st.sampled_from(TEMPLATES))
         pick = st.integers(0, len(names) - 1)
-        if needs == "vec2":
+        if needs in ("vec", "vec2"):
             vecs = [n for n in names if shapes[n] == VECTOR]
             if not vecs:
                 continue
-            p, q = draw(st.sampled_from(vecs)), draw(st.sampled_from(vecs))
+            p = draw(st.sampled_from(vecs))
+            q = draw(st.sampled_from(vecs if needs == "vec2" else names))
         else:
             # lean towards recent names so programs grow deep as well as wide
             p = names[max(draw(pick), draw(pick))]
@@ -201,6 +248,15 @@ def usable(g, values) -> bool:
     for n in g.nodes:
         if n.op in KINKED and np.min(np.abs(values.nodes[n.operands[0]])) < 1e-3:
             return False
+        # A tie is a kink of max and min (unless both sides are the same node).
+        if n.op in ("maximum", "minimum") and n.operands[0] != n.operands[1]:
+            a, b = (np.asarray(values.nodes[j]) for j in n.operands)
+            if np.min(np.abs(a - b)) < 1e-3:
+                return False
+        if n.op in ("max", "min"):
+            v = np.sort(np.ravel(values.nodes[n.operands[0]]))
+            if v.size > 1 and np.min(np.diff(v)) < 1e-3:
+                return False
     return True
 
 
