@@ -546,8 +546,8 @@ def _leaf(graph: Graph, wrt: str) -> tuple[Graph, int]:
     if not graph.ancestors_of_output[i]:
         out = graph.output_name
         after = graph.with_output(wrt).ancestors_of_output[graph.output]
-        hint = (f" ({wrt} is computed from {out}: the other way round, --output {wrt} "
-                f"--wrt {out}?)" if after else "")
+        hint = (f" ({wrt} is computed from {out}: the other way round, output {wrt} "
+                f"with respect to {out}?)" if after else "")
         raise InputError(f"{out} does not depend on {wrt}: no path leads from {wrt} to "
                          f"{out}{hint}; {out} depends on: "
                          f"{', '.join(_named_ancestors(graph)) or 'nothing named'}")

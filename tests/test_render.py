@@ -387,3 +387,32 @@ def test_rendering_never_imports_evaluation() -> None:
                 names = [node.module or ""] + [a.name for a in node.names]
             for name in names:
                 assert not re.search(r"(^|\.)(evaluate|differentiate)$", name), (path, name)
+
+
+# --- operators with parameters ----------------------------------------------------------------
+
+NEW_OPS = ("h = relu(W @ x)[0:2]\n"
+           "p = softmax(reshape(outer(h, h), [4]), axis=0)\n"
+           "m = maximum(max(W, axis=1), min(W, axis=0)[1])\n"
+           "C = cross_entropy(log_softmax(p) + logsumexp(h)*sum(m, axis=0)*mean(W), t) + W[:, 1][-1]")
+NEW_OPS_POINT = {"W": [[1.0, -1.0, 0.5], [0.5, 2.0, -1.0], [-1.5, 0.25, 1.0]],
+                 "x": [1.0, 2.0, 0.5], "t": [0.0, 1.0, 0.0, 0.0]}
+NEW_LABELS = {"[0:2]", "softmax₀", "reshape 4", "outer", "maximum", "max₁", "min₀", "[1]", "CE",
+              "log softmax", "logsumexp", "Σ₀", "mean", "[:, 1]", "[-1]"}
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("view", VIEWS)
+def test_new_operators_are_labelled_and_render(view: str) -> None:
+    g = cg.parse(NEW_OPS)
+    values = cg.evaluate(g, NEW_OPS_POINT)
+    grads = cg.backward(g, values)
+    tans = cg.tangents(g, values, "x")
+    dot = to_dot(g, view, values, grads, tans)
+    labels = {n.op_label for n in g.nodes if n.kind == "op"}
+    assert NEW_LABELS <= labels
+    texts = {"".join(t.itertext()).strip()
+             for t in ET.fromstring(pipe(dot, "svg").decode("utf-8")).iter(f"{SVG}text")}
+    assert NEW_LABELS <= texts, NEW_LABELS - texts
+    ce = next(n.id for n in g.nodes if n.op == "cross_entropy")
+    assert "class=cost" in node_line(dot.source, f"op{ce}")
