@@ -19,7 +19,9 @@ def to_networkx(graph: Graph, values: Any = None, grads: Any = None) -> Any:
     """A ``networkx.MultiDiGraph``: one node per graph node, one edge per operand.
 
     Edges run operand → user and are keyed by operand index, so ``x + x`` has two edges
-    (keys 0 and 1). Node attributes: ``kind``, ``op``, ``name`` (display label or None), plus ``value`` and ``gradient`` when ``values`` / ``grads`` are given; edge
+    (keys 0 and 1). Node attributes: ``kind``, ``op``, ``name`` (display label or None),
+    ``params`` for an op with static parameters (``{"axis": 0}``), plus ``value`` and
+    ``gradient`` when ``values`` / ``grads`` are given; edge
     attributes ``operand`` (the index) and, with ``grads``, ``gradient`` (what it carries back).
     """
     import networkx as nx
@@ -28,6 +30,8 @@ def to_networkx(graph: Graph, values: Any = None, grads: Any = None) -> Any:
     for node in graph.nodes:
         attrs: dict[str, Any] = {"kind": node.kind, "op": node.op,
                                  "name": graph.labels[node.id]}
+        if node.params:
+            attrs["params"] = node.kwargs
         if node.kind == "const":
             attrs["value"] = node.value
         if values is not None:

@@ -618,19 +618,30 @@ def _tie_weights(name: str, x: np.ndarray, out: Value, axis: Any) -> np.ndarray:
     return hit / np.sum(hit, axis=axes, keepdims=True)
 
 
-def _extreme(name: str, fn: Callable) -> Op:
+def _weighted_reduction(name: str, label: str, forward: Callable,
+                        weights: Callable[[np.ndarray, Value, Any], np.ndarray], doc: str) -> Op:
+    """A reduction over ``axis`` (every element by default) whose derivative with respect
+    to each element is ``weights(x, out, axis)``: max and min (the ties), logsumexp (the
+    softmax). A scalar operand is its own reduction."""
     return Op(
-        name=name, label=name, arity=1, params=(AXIS_ALL,), show=_with_axis(name),
-        forward=_reduction(name, fn),
+        name=name, label=label, arity=1, params=(AXIS_ALL,), show=_with_axis(label),
+        forward=forward,
         vjp=(lambda g, out, x, axis=None:
-             _spread(g, x, _axes_of(name, x, axis)) * _tie_weights(name, x, out, axis)
+             _spread(g, x, _axes_of(name, x, axis)) * weights(x, out, axis)
              if is_array(x) else g,),
         jvp=(lambda t, out, x, axis=None:
-             _as_value(np.sum(t * _tie_weights(name, x, out, axis), axis=_axes_of(name, x, axis)))
+             _as_value(np.sum(t * weights(x, out, axis), axis=_axes_of(name, x, axis)))
              if is_array(x) else t,),
-        doc=f"the {'largest' if name == 'max' else 'smallest'} element (over axis, or all); "
-            f"ties share the gradient evenly, as torch.amax/amin (not torch.{name}, which "
-            f"gives it all to one index)")
+        doc=doc)
+
+
+def _extreme(name: str, fn: Callable) -> Op:
+    return _weighted_reduction(
+        name, name, _reduction(name, fn),
+        lambda x, out, axis: _tie_weights(name, x, out, axis),
+        f"the {'largest' if name == 'max' else 'smallest'} element (over axis, or all); "
+        f"ties share the gradient evenly, as torch.amax/amin (not torch.{name}, which "
+        f"gives it all to one index)")
 
 
 def _shifted(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -875,15 +886,8 @@ _RECORDS: list[Op] = [
        vjp=(lambda g, out, x, axis=-1: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
        jvp=(lambda t, out, x, axis=-1: t - np.sum(np.exp(out) * t, axis=axis, keepdims=True),),
        doc="x - logsumexp(x) along axis (the last by default)"),
-    Op("logsumexp", "logsumexp", 1, params=(AXIS_ALL,), show=_with_axis("logsumexp"),
-       forward=_logsumexp,
-       vjp=(lambda g, out, x, axis=None:
-            _spread(g, x, _axes_of("logsumexp", x, axis)) * _lse_weights(x, out, axis)
-            if is_array(x) else g,),
-       jvp=(lambda t, out, x, axis=None:
-            _as_value(np.sum(t * _lse_weights(x, out, axis), axis=_axes_of("logsumexp", x, axis)))
-            if is_array(x) else t,),
-       doc="log(sum(exp(x))) over all elements, or along axis"),
+    _weighted_reduction("logsumexp", "logsumexp", _logsumexp, _lse_weights,
+                        "log(sum(exp(x))) over all elements, or along axis"),
     Op("cross_entropy", "CE", 2, cost=True,
        forward=_cross_entropy,
        vjp=(lambda g, out, z, t: g * _ce_d_logits(z, t), lambda g, out, z, t: g * _ce_d_target(z, t)),

@@ -286,6 +286,16 @@ def test_to_networkx_structure() -> None:
     assert nx.is_directed_acyclic_graph(G)
     assert {G.nodes[i]["name"] for i in g.inputs} == {"x", "y", "z"}
     assert G.nodes[g.output]["name"] == "w"
+    assert not any("params" in G.nodes[i] for i in G.nodes)
+    G = to_networkx(parse("p = softmax(z, axis=0)[1]"))
+    assert [G.nodes[i].get("params") for i in G.nodes] == [None, {"axis": 0}, {"index": (1,)}]
+
+
+def test_parameters_are_part_of_a_node() -> None:
+    a, b = parse("s = sum(W, axis=0)"), parse("s = sum(W, axis=1)")
+    assert a != b and a.nodes[1].params == (("axis", 0),) and a.nodes[1].kwargs == {"axis": 0}
+    assert hash(parse("s = sum(W, axis=0)")) == hash(a) and parse("s = sum(W, axis=0)") == a
+    assert a.nodes[1].op_label == "Σ₀" and parse("s = sum(W)").nodes[1].op_label == "Σ"
 
 
 def test_to_networkx_with_values_and_gradients() -> None:
