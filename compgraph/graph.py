@@ -24,7 +24,7 @@ an equal graph however it was written down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable, Mapping
 
@@ -250,7 +250,7 @@ class Graph:
             return self
         leaf = Node(node.id, INPUT, name=name, value=None, span=node.span)
         nodes = self.nodes[:node.id] + (leaf,) + self.nodes[node.id + 1:]
-        return Graph(nodes, self.bindings, self.output, self.output_name, self.source)
+        return replace(self, nodes=nodes)  # every other field as it is
 
     def label(self, i: int) -> str | None:
         return self.labels[i]
