@@ -110,8 +110,9 @@ class Op:
             if p.name == name:
                 return p
         if not self.params:
-            raise ParamError(name, f"{self.name}() takes no keyword arguments (it has no "
-                                   f"parameters), so {name}= has no meaning here")
+            plural = "" if self.arity == 1 else "s"
+            raise ParamError(name, f"{self.name}() takes no keyword arguments ({name}=): give "
+                                   f"its argument{plural} in order")
         valid = ", ".join(p.name for p in self.params)
         raise ParamError(name, f"{self.name}() has no parameter {name!r}; its "
                                f"keyword{'s' if len(self.params) > 1 else ''}: {valid}")
