@@ -100,8 +100,9 @@ DOMAINS: dict[str, tuple[tuple[Sampler, ...], list[tuple[tuple, ...]]]] = {
     "sum": ((anywhere,), UNARY_SHAPES),
     "mean": ((anywhere,), UNARY_SHAPES),
     "transpose": ((anywhere,), UNARY_SHAPES),
-    "mse": ((moderate, moderate), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
-    "bce": ((probability, target), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
+    # A cost's prediction and target have one shape (evaluation refuses others).
+    "mse": ((moderate, moderate), [(S, S), (V, V), (M, M)]),
+    "bce": ((probability, target), [(S, S), (V, V), (M, M)]),
 }
 
 
