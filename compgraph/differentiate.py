@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import numpy as np
 
 from .errors import EvaluationError, InputError
-from .evaluate import Values, as_value, describe_node, evaluate, is_finite, require, same_nodes
+from .evaluate import (Values, as_value, describe_node, evaluate, is_finite, kind_of_nonfinite,
+                       require, same_nodes)
 from .graph import INPUT, OP, Graph
 from .ops import OPS
 
@@ -171,8 +172,8 @@ class Gradients(_PerNode):
         i = self.nonfinite
         if i is None:
             return None
-        kind = "NaN" if np.isnan(np.asarray(self.nodes[i])).any() else "infinite"
-        return describe_node(self.graph, i, f"the gradient is not finite ({kind})")
+        return describe_node(self.graph, i, "the gradient is not finite "
+                                            f"({kind_of_nonfinite(self.nodes[i])})")
 
 
 class Tangents(_PerNode):

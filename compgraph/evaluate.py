@@ -163,7 +163,7 @@ class Values(Mapping):
         i = self.nonfinite
         if i is None:
             return None
-        return describe_node(self.graph, i, f"the value is not finite ({_kind_of_nonfinite(self.nodes[i])})")
+        return describe_node(self.graph, i, f"the value is not finite ({kind_of_nonfinite(self.nodes[i])})")
 
 
 def same_nodes(a: Graph, b: Graph) -> bool:
@@ -195,7 +195,8 @@ def require(graph: Graph, result: Any, kind: type, caller: str, make: str) -> No
                          f"this graph with {make}")
 
 
-def _kind_of_nonfinite(v: Value) -> str:
+def kind_of_nonfinite(v: Value) -> str:
+    """``NaN`` when any element is NaN, else ``infinite``."""
     a = np.asarray(v)
     return "NaN" if np.isnan(a).any() else "infinite"
 
