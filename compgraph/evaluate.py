@@ -48,9 +48,8 @@ def as_value(raw: Any, name: str = "value") -> Value:
         try:
             arr = np.array(raw, dtype=float)
         except OverflowError:  # an int beyond float range somewhere inside
-            arr = np.array(raw, dtype=object)
-            arr = np.frompyfunc(_to_float, 1, 1)(arr).astype(float) if arr.ndim else \
-                np.array(_to_float(arr.item()))
+            arr = np.asarray(np.frompyfunc(_to_float, 1, 1)(np.array(raw, dtype=object)),
+                             dtype=float)
     except (ValueError, TypeError):
         raise InputError(f"{name}: expected a number or a rectangular nested list of numbers "
                          f"(a ragged or non-numeric array was given)") from None
