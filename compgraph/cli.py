@@ -18,7 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .differentiate import backward, check_gradients, jacobian
-from .errors import CompgraphError, EvaluationError, InputError, ParseError, RenderError
+from .errors import (CompgraphError, EvaluationError, InputError, ParseError, RenderError,
+                     ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph
 from .parser import parse
@@ -345,18 +346,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _show_warnings_once() -> None:
-    """Inside ``warnings.catch_warnings()``: every warning as one ``warning: ...`` line on
-    standard error, each text once (a gradient check evaluates the program many times)."""
+    """Inside ``warnings.catch_warnings()``: each of compgraph's warnings (a
+    :class:`ShapeWarning`) as one ``warning: ...`` line on standard error, each text once
+    (a gradient check evaluates the program many times). Other warnings are left to
+    Python's own filters and display."""
     shown: set[str] = set()
+    default = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: Any = None, line: str | None = None) -> None:
+        if not issubclass(category, ShapeWarning):
+            default(message, category, filename, lineno, file, line)
+            return
         text = str(message)
         if text not in shown:
             shown.add(text)
             print(f"warning: {text}", file=sys.stderr)
 
-    warnings.simplefilter("always")
+    warnings.simplefilter("always", ShapeWarning)
     warnings.showwarning = show
 
 
