@@ -7,7 +7,9 @@ tangent. The engine (``compgraph.differentiate``) sums contributions, skips cons
 un-broadcasts, so no rule does any of that.
 
 Values are Python floats for scalars and float64 ``numpy`` arrays otherwise; every forward
-handles both, so scalar programs run on plain floats.
+handles both, so scalar programs run on plain floats. The registry wraps every forward and
+rule (:func:`_total`) so that on floats, too, they give inf or NaN where Python's float
+arithmetic would raise: the same numbers as on arrays, never an exception.
 
 >>> OPS["mul"].forward(2.0, 3.0)
 6.0
