@@ -361,9 +361,10 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
             made = k < len(fresh_rules) and fresh_rules[k]
         if type(like) is not float or type(c) is not float:
             summed = unbroadcast(c, like)
-            if summed is not c:
-                made = True  # a sum or a fill made here (a broadcast view fails the test below)
-                c = summed
+            # A sum or a fill made here is the sweep's own (a broadcast view fails below).
+            made = made or summed is not c
+            c = summed
+            del summed  # no second name on c: it may be freed before the next operand's
         prev = adj[j]
         if owned is None:
             adj[j] = c if prev is None else prev + c
