@@ -16,7 +16,7 @@ from .builder import Program, Var
 from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
                             local_derivatives, numeric_gradients, tangents)
 from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
-                     ParseError, RenderError)
+                     ParseError, RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS, Op
@@ -27,9 +27,9 @@ from .version import __version__
 __all__ = [
     "CompgraphError", "EvaluationError", "Gradients", "Graph", "GraphBuilder",
     "GraphvizMissingError", "InputError", "Node", "OPS", "Op", "ParseError", "Program",
-    "RenderError", "Tangents", "Values", "Var", "backward", "check_gradients", "evaluate",
-    "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse", "render",
-    "tangents", "to_dot", "to_networkx",
+    "RenderError", "ShapeWarning", "Tangents", "Values", "Var", "backward", "check_gradients",
+    "evaluate", "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse",
+    "render", "tangents", "to_dot", "to_networkx",
 ]
 
 # Rendering and export pull in graphviz and networkx: import them on first use only, so

@@ -12,12 +12,14 @@ import json
 import math
 import os
 import sys
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
 from .differentiate import backward, check_gradients, jacobian
-from .errors import CompgraphError, EvaluationError, InputError, ParseError, RenderError
+from .errors import (CompgraphError, EvaluationError, InputError, ParseError, RenderError,
+                     ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph
 from .parser import parse
@@ -112,10 +114,11 @@ def load(args: argparse.Namespace) -> tuple[Graph, Values]:
     """Parse PROGRAM, pick the output, evaluate at the given point."""
     graph = parse(read_program(args.program), output=getattr(args, "output", None))
     point = {**read_inputs(args.inputs), **parse_at(args.at)}
-    return graph, evaluate(graph, point)
+    return graph, evaluate(graph, point, strict=getattr(args, "strict_shapes", False))
 
 
-def warn_nonfinite(values: Values) -> None:
+def warn_nonfinite(values: Values | Any) -> None:
+    """The non-finite report of values or gradients (``Gradients``) as one warning line."""
     message = values.nonfinite_message()
     if message:
         print(f"warning: {message}", file=sys.stderr)
@@ -161,6 +164,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     grads = None
     if not isinstance(values.output, np.ndarray):
         grads = backward(graph, values)
+        warn_nonfinite(grads)
     elif not args.json:
         print(f"note: {graph.output_name} has shape {values.output.shape}; gradients need a "
               "scalar output (use 'jacobian', or sum(...))", file=sys.stderr)
@@ -235,6 +239,9 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
                    help="input values, repeatable or comma-separated; VALUE is a number or a "
                         "JSON array (--at x=2,y=3 --at W=[[1,2],[3,4]])")
     p.add_argument("--inputs", metavar="FILE.json", help="a JSON object of input values")
+    p.add_argument("--strict-shapes", action="store_true",
+                   help="make an outer broadcast (an elementwise result larger than both "
+                        "operands, such as (3, 1) + (3,)) an error instead of a warning")
     if output:
         p.add_argument("--output", metavar="NAME", help="the variable to treat as the output")
 
@@ -318,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             break
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        with warnings.catch_warnings():
+            _show_warnings_once()
+            return args.func(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (ParseError, InputError, UsageError) as exc:
@@ -339,6 +348,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: internal error ({type(exc).__name__}: {exc}); please report it",
               file=sys.stderr)
         return EXIT_FAILED
+
+
+def _show_warnings_once() -> None:
+    """Inside ``warnings.catch_warnings()``: each of compgraph's warnings (a
+    :class:`ShapeWarning`) as one ``warning: ...`` line on standard error, each text once
+    (a gradient check evaluates the program many times). Other warnings are left to
+    Python's own filters and display."""
+    shown: set[str] = set()
+    default = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if not issubclass(category, ShapeWarning):
+            default(message, category, filename, lineno, file, line)
+            return
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"warning: {text}", file=sys.stderr)
+
+    warnings.simplefilter("always", ShapeWarning)
+    warnings.showwarning = show
 
 
 def _fail(exc: Exception, code: int) -> int:

@@ -20,14 +20,15 @@ inline, and edge contributions are computed from the final adjoints when first a
 
 from __future__ import annotations
 
-import sys
+import functools
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
 from .errors import EvaluationError, InputError
-from .evaluate import Values, as_value, evaluate
+from .evaluate import (Values, as_value, describe_node, evaluate, is_finite, kind_of_nonfinite,
+                       require, same_nodes)
 from .graph import INPUT, OP, Graph
 from .ops import OPS
 
@@ -59,6 +60,22 @@ def unbroadcast(c: Value, like: Value) -> Value:
     return c
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+_EVALUATE = "compgraph.evaluate(graph, ...)"
+
+
+def _quiet(fn: _F) -> _F:
+    """``fn`` with NumPy's floating-point warnings silenced: the project's non-finite
+    report (``Values.nonfinite``, ``Gradients.nonfinite``) is the one message a user sees."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kw: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kw)
+
+    return run  # type: ignore[return-value]
+
+
 def _zero_like(v: Value) -> Value:
     return np.zeros(v.shape) if isinstance(v, np.ndarray) else 0.0
 
@@ -86,6 +103,10 @@ class _PerNode(Mapping):
 
     def _compute_edges(self) -> dict[tuple[int, int], Value]:
         return {}
+
+    def fits(self, graph: Graph) -> bool:
+        """Whether these results are right for ``graph`` (see ``evaluate.same_nodes``)."""
+        return same_nodes(self.graph, graph)
 
     def of(self, i: int) -> Value:
         """Node ``i``'s result, zeros of its shape where nothing reached it."""
@@ -125,6 +146,34 @@ class Gradients(_PerNode):
     @property
     def adjoints(self) -> tuple[Value, ...]:
         return self.nodes
+
+    def fits(self, graph: Graph) -> bool:
+        # Adjoints are derivatives of one output: another output is another answer.
+        return same_nodes(self.graph, graph) and self.graph.output == graph.output
+
+    @property
+    def nonfinite(self) -> int | None:
+        """The node where the reverse sweep first made a gradient non-finite: of the nodes
+        whose gradient is not finite, the newest (the sweep runs newest first, so this is
+        where the NaN or inf came in, as ``Values.nonfinite`` is for values); ``None``
+        when every gradient is finite."""
+        try:
+            return self._nonfinite
+        except AttributeError:
+            pass
+        nodes = self.nodes
+        self._nonfinite: int | None = next(
+            (i for i in range(len(nodes) - 1, -1, -1)
+             if nodes[i] is not None and not is_finite(nodes[i])), None)
+        return self._nonfinite
+
+    def nonfinite_message(self) -> str | None:
+        """A sentence naming the node where a gradient first became non-finite, or ``None``."""
+        i = self.nonfinite
+        if i is None:
+            return None
+        return describe_node(self.graph, i, "the gradient is not finite "
+                                            f"({kind_of_nonfinite(self.nodes[i])})")
 
 
 class Tangents(_PerNode):
@@ -176,8 +225,10 @@ def _backward_plan(graph: Graph) -> tuple[list, ...]:
 def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
     """Reverse mode from the output, seeded with 1 (or ``seed``, shaped like the output).
 
-    Raises :class:`EvaluationError` when the output is not a scalar and no seed is given.
+    Raises :class:`EvaluationError` when the output is not a scalar and no seed is given,
+    and :class:`InputError` when ``values`` were not computed on ``graph``.
     """
+    require(graph, values, Values, "backward", _EVALUATE)
     nodes = graph.nodes
     vals = values.nodes
     out = graph.output
@@ -188,6 +239,11 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
                 f"{vals[out].shape}; use jacobian (the 'jacobian' command) for every "
                 f"derivative, or make the output a scalar with sum(...) or mean(...)")
         seed = 1.0
+    elif type(seed) is np.ndarray:
+        # The caller's array is the output's adjoint and flows on through every rule that
+        # passes g along (x + y): handed on read-only, so no one writes through to it.
+        seed = seed.view()
+        seed.flags.writeable = False
     plan = _backward_plan(graph)
     adj: list[Value] = [None] * len(nodes)
     adj[out] = seed
@@ -246,12 +302,16 @@ def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
     Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
-    contribution array that nothing else refers to becomes the operand's running sum and
-    later ones are added into it in place: fan-in costs no new arrays. ``ones`` is the
+    contribution array that the sweep itself allocated becomes the operand's running sum
+    and later ones are added into it in place: fan-in costs no new arrays. Which arrays
+    those are is known, not guessed: a rule's result when the registry marks that rule
+    ``fresh`` (``g * y`` is a new array; ``g`` itself is not), and the sums and
+    un-broadcasts the engine makes. Anything else (the user's inputs, values, the seed,
+    an adjoint already handed on as some node's ``g``) is never written. ``ones`` is the
     seed when it is all ones (it is never written, so any adjoint that is this very
     array is all ones too).
     """
-    owned: set[int] = set()  # ids of adjoints only this sweep refers to: safe to add into
+    owned: set[int] = set()  # ids of adjoints this sweep allocated and nothing else holds
     for i in ids:
         g = adj[i]
         if g is None:
@@ -277,6 +337,7 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     operands = node.operands
     op = OPS[node.op]  # type: ignore[index]
     rules = op.vjp
+    fresh_rules = op.fresh
     # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
     # local derivative: a pass over the batch (and a new array) saved.
     partials = op.partials if g is ones or (type(g) is float and g == 1.0) else None
@@ -293,23 +354,26 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
             c = partials[k](outv, *args, **kw)
             if not _times_one(c, g):
                 c = None
-            elif type(c) is np.ndarray and sys.getrefcount(c) > 2:
-                # A value (y for x*y): hand it on read-only, so that no adjoint can
-                # ever be written through to it.
+            elif type(c) is np.ndarray:
+                # Often a value (y for x*y): handed on read-only, so that no adjoint can
+                # ever be written through to it, and never owned.
                 c = c.view()
                 c.flags.writeable = False
+        made = False  # whether c is an array this sweep allocated and nothing else holds
         if c is None:
             c = rules[k](g, outv, *args, **kw)
+            made = k < len(fresh_rules) and fresh_rules[k]
         if type(like) is not float or type(c) is not float:
-            c = unbroadcast(c, like)
+            summed = unbroadcast(c, like)
+            # A sum or a fill made here is the sweep's own (a broadcast view fails below).
+            made = made or summed is not c
+            c = summed
+            del summed  # no second name on c: it may be freed before the next operand's
         prev = adj[j]
         if owned is None:
             adj[j] = c if prev is None else prev + c
             continue
-        # A new array that owns its memory and that no one else refers to (the rule's
-        # result, not g, an operand or a view of one) may be written into.
-        fresh = (type(c) is np.ndarray and c.base is None and c.flags.writeable
-                 and sys.getrefcount(c) == 2)
+        fresh = (made and type(c) is np.ndarray and c.base is None and c.flags.writeable)
         if ones is not None and prev is not None:
             # The seed's ones added as the number 1.0: the same sums, one array less to read.
             if prev is ones and type(c) is np.ndarray and c.shape == ones.shape:
@@ -366,6 +430,7 @@ def tangents(graph: Graph, values: Values, wrt: str | Mapping[str, Any] = None) 
             raise InputError("forward mode needs an input to differentiate with respect to, "
                              "and this program has none")
         wrt = graph.input_names[0]
+    require(graph, values, Values, "tangents", _EVALUATE)
     direction = _direction(graph, values, wrt)
     nodes = graph.nodes
     vals = values.nodes
@@ -432,18 +497,20 @@ def _direction(graph: Graph, values: Values, wrt: str | Mapping[str, Any]) -> di
     return out
 
 
-def gradients(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> Gradients:
+def gradients(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
+              strict: bool = False, **kw: Any) -> Gradients:
     """Evaluate at a point and run reverse mode: d(output)/d(every named node).
 
     >>> from compgraph.parser import parse
     >>> gradients(parse("y = x**2"), x=3)["x"]
     6.0
     """
-    return backward(graph, evaluate(graph, inputs, **kw))
+    return backward(graph, evaluate(graph, inputs, strict=strict, **kw))
 
 
 def local_derivatives(graph: Graph, values: Values) -> dict[tuple[int, int], Value]:
     """d(node)/d(operand) for every edge whose ends are scalars (colah's edge labels)."""
+    require(graph, values, Values, "local_derivatives", _EVALUATE)
     out: dict[tuple[int, int], Value] = {}
     vals = values.nodes
     for node in graph.nodes:
@@ -470,7 +537,7 @@ def _one_hot(shape: tuple[int, ...], k: int) -> Value:
 
 def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /, *,
              mode: str | None = None, values: Values | None = None, output: str | None = None,
-             matrix: bool = False, **kw: Any) -> Value:
+             matrix: bool = False, strict: bool = False, **kw: Any) -> Value:
     """d(output)/d(wrt), shaped ``output.shape + wrt.shape`` (a float when both are scalars).
 
     ``wrt`` is any variable the output depends on: an input, or a named intermediate. For
@@ -505,7 +572,9 @@ def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /,
         raise InputError(f"matrix must be True or False, not {matrix!r}; give an input "
                          "called matrix in the mapping: jacobian(graph, wrt, {'matrix': ...})")
     if values is None:
-        values = evaluate(graph, inputs, **kw)
+        values = evaluate(graph, inputs, strict=strict, **kw)
+    else:
+        require(graph, values, Values, "jacobian", _EVALUATE)
     graph = graph.with_output(output)
     graph, x_id = _leaf(graph, wrt)
     if graph is not values.graph:
@@ -591,6 +660,7 @@ def numeric_gradients(graph: Graph, inputs: Mapping[str, Any] | None = None, /, 
     return out
 
 
+@_quiet
 def check_gradients(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                     eps: float = 1e-6, **kw: Any) -> dict[str, tuple[Value, Value, float]]:
     """For every input: (reverse-mode gradient, central difference, largest absolute gap).

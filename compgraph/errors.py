@@ -70,6 +70,12 @@ class EvaluationError(LocatedError, ValueError):
     """Evaluating or differentiating a graph failed (shapes that do not fit, a non-scalar output)."""
 
 
+class ShapeWarning(UserWarning):
+    """Shapes that broadcast to something larger than both operands (``(3, 1) + (3,)``
+    gives ``(3, 3)``): legal NumPy, but usually a column given where a flat list was meant.
+    ``evaluate(..., strict=True)`` (``--strict-shapes``) makes it an :class:`EvaluationError`."""
+
+
 class RenderError(CompgraphError, RuntimeError):
     """Drawing a graph failed."""
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from functools import partial
 from collections.abc import Mapping
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from .errors import EvaluationError, InputError
+from .errors import EvaluationError, InputError, ShapeWarning, excerpt
 from .graph import INPUT, OP, Graph, Node
 from .ops import OPS, OperandError
 
@@ -30,19 +31,26 @@ def as_value(raw: Any, name: str = "value") -> Value:
     million points should not be copied on every evaluation), so it never writes into
     the caller's array; other arrays and lists are converted.
 
-    >>> as_value(2), as_value([[1, 2], [3, 4]]).shape
-    (2.0, (2, 2))
+    An integer too large for a float is ±inf, as IEEE arithmetic would make it (and the
+    evaluation reports the non-finite value).
+
+    >>> as_value(2), as_value([[1, 2], [3, 4]]).shape, as_value([1, -10**400])
+    (2.0, (2, 2), array([  1., -inf]))
     """
     if isinstance(raw, bool) or isinstance(raw, str) or raw is None:
         raise InputError(f"{name}: expected a number or a nested list of numbers, got {raw!r}")
     if isinstance(raw, (int, float)):
-        return float(raw)
+        return _to_float(raw)
     if type(raw) is np.ndarray and raw.dtype == np.float64 and raw.size > 0 and raw.ndim:
         view = raw.view()
         view.flags.writeable = False
         return view
     try:
-        arr = np.array(raw, dtype=float)
+        try:
+            arr = np.array(raw, dtype=float)
+        except OverflowError:  # an int beyond float range somewhere inside
+            arr = np.asarray(np.frompyfunc(_to_float, 1, 1)(np.array(raw, dtype=object)),
+                             dtype=float)
     except (ValueError, TypeError):
         raise InputError(f"{name}: expected a number or a rectangular nested list of numbers "
                          f"(a ragged or non-numeric array was given)") from None
@@ -51,6 +59,16 @@ def as_value(raw: Any, name: str = "value") -> Value:
     if arr.size == 0:
         raise InputError(f"{name}: an empty array has nothing to evaluate")
     return arr
+
+
+def _to_float(x: Any) -> float:
+    """``float(x)``, with integers beyond the float range as ±inf instead of an error."""
+    try:
+        return float(x)
+    except OverflowError:
+        if isinstance(x, int):
+            return math.inf if x > 0 else -math.inf
+        raise
 
 
 def is_finite(v: Value) -> bool:
@@ -116,6 +134,10 @@ class Values(Mapping):
         self._nonfinite = found
         return found
 
+    def fits(self, graph: Graph) -> bool:
+        """Whether these values are right for ``graph``: see :func:`same_nodes`."""
+        return same_nodes(self.graph, graph)
+
     def __getitem__(self, name: str) -> Value:
         return self.nodes[self.graph.node(name).id]
 
@@ -141,10 +163,40 @@ class Values(Mapping):
         i = self.nonfinite
         if i is None:
             return None
-        return describe_node(self.graph, i, f"the value is not finite ({_kind_of_nonfinite(self.nodes[i])})")
+        return describe_node(self.graph, i, f"the value is not finite ({kind_of_nonfinite(self.nodes[i])})")
 
 
-def _kind_of_nonfinite(v: Value) -> str:
+def same_nodes(a: Graph, b: Graph) -> bool:
+    """Whether two graphs compute the same thing node for node.
+
+    "The same graph" for values, gradients and tangents means equal nodes, not the same
+    object: two parses of one program text are equal and the values of one are right
+    for the other, while ``w = x*y`` and ``w = y*x`` number their inputs differently and
+    are not. It is less than ``Graph.__eq__``, which also compares the statements: the
+    values of ``a = x*y`` are right for ``b = x*y`` too (gradients also need the same
+    output, which ``Gradients.fits`` adds).
+    """
+    return a is b or a.nodes is b.nodes or a.nodes == b.nodes
+
+
+def require(graph: Graph, result: Any, kind: type, caller: str, make: str) -> None:
+    """Raise :class:`InputError` unless ``result`` is a ``kind`` computed on ``graph``.
+
+    ``caller`` names the function being called; ``make`` how to compute the right thing
+    (``compgraph.evaluate(graph, ...)``).
+    """
+    what = kind.__name__
+    if not isinstance(result, kind):
+        got = "a plain dict" if isinstance(result, dict) else f"a {type(result).__name__}"
+        raise InputError(f"{caller} needs the {what} that {make} returns, not {got}")
+    if not result.fits(graph):
+        raise InputError(f"{caller}: these {what} were computed on another graph "
+                         f"({result.graph!r}), not on this one ({graph!r}); compute them on "
+                         f"this graph with {make}")
+
+
+def kind_of_nonfinite(v: Value) -> str:
+    """``NaN`` when any element is NaN, else ``infinite``."""
     a = np.asarray(v)
     return "NaN" if np.isnan(a).any() else "infinite"
 
@@ -166,6 +218,17 @@ def _shape(v: Value) -> str:
     return str(tuple(v.shape)) if isinstance(v, np.ndarray) else "scalar"
 
 
+def _subject(graph: Graph, j: int) -> str:
+    """How a message names operand node ``j``: its name, else its program text."""
+    label = graph.labels[j]
+    if label:
+        return label
+    span = graph.nodes[j].span
+    if span is not None and graph.source is not None:
+        return "'" + " ".join(graph.source[span[0]:span[1]].split()) + "'"
+    return graph.nodes[j].op or "a constant"
+
+
 # Forwards that are exact and total on Python floats (never raise, always give a float):
 # the float loop calls them directly instead of the registry's scalar-or-array forward.
 # tests/test_engine_fastpaths.py holds them equal to the registry on every kind of float.
@@ -174,7 +237,7 @@ FLOAT_FORWARDS: dict[str, Any] = {
     "sub": operator.sub,
     "mul": operator.mul,
     "neg": operator.neg,
-    "relu": lambda x: x if x > 0 else 0.0,
+    "relu": lambda x: 0.0 if x <= 0 else x,  # NaN stays NaN, as numpy.maximum keeps it
     "tanh": math.tanh,
     "abs": abs,
 }
@@ -195,6 +258,13 @@ class ForwardPlan(NamedTuple):
     a: list[Any]
     b: list[int]
     consts_are_floats: bool
+    checks: list[int]                     # _SAME_SHAPES, _BROADCASTS or 0, per operation
+
+
+# Shape checks on array values (design: never a silent wrong answer): a cost's prediction
+# and target must have one shape; an elementwise result larger than both operands is an
+# outer broadcast, warned about (an error with strict=True).
+_SAME_SHAPES, _BROADCASTS = 1, 2
 
 
 def forward_plan(graph: Graph) -> ForwardPlan:
@@ -213,6 +283,7 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     float_forwards: list[Any] = []
     first: list[Any] = []
     second: list[int] = []
+    checks: list[int] = []
     consts_are_floats = True
     fast = FLOAT_FORWARDS
     for node in graph.nodes:
@@ -229,10 +300,13 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
                 first.append(ops)
                 second.append(-2)
             ids.append(node.id)
-            forward = OPS[node.op].forward  # type: ignore[index]
+            record = OPS[node.op]  # type: ignore[index]
+            forward = record.forward
             if node.params:
                 forward = partial(forward, **node.kwargs)
             forwards.append(forward)
+            checks.append(_SAME_SHAPES if record.cost and len(ops) == 2 else
+                          _BROADCASTS if record.broadcasts and len(ops) == 2 else 0)
             float_forwards.append(fast.get(node.op, forward))  # type: ignore[arg-type]
         elif kind == INPUT:
             inputs.append((node.id, node.name))  # type: ignore[arg-type]
@@ -240,35 +314,116 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
             template[node.id] = node.value
             consts_are_floats = consts_are_floats and type(node.value) is float
     return ForwardPlan(template, tuple(inputs), ids, forwards, float_forwards, first, second,
-                       consts_are_floats)
+                       consts_are_floats, checks)
 
 
-def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> Values:
+def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
+             strict: bool = False, **kw: Any) -> Values:
     """Evaluate every node; inputs by mapping and/or keywords, the rest from the defaults.
 
     A non-finite value does not stop evaluation: see ``Values.nonfinite``. Operands whose
-    shapes do not fit raise :class:`EvaluationError` pointing at the operation.
+    shapes do not fit raise :class:`EvaluationError` pointing at the operation, and so
+    does a cost (``mse``, ``bce``) whose prediction and target differ in shape. An
+    elementwise operation whose result is larger than both operands (``(3, 1) + (3,)``
+    gives ``(3, 3)``) warns with a :class:`~compgraph.errors.ShapeWarning`, or raises
+    with ``strict=True``. (An input called ``strict`` is given in the mapping.)
+
+    >>> from compgraph.parser import parse
+    >>> evaluate(parse("C = mse(yhat, y)"), yhat=[1, 2, 3], y=[[1], [2], [3]])
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.EvaluationError: line 1, column 5: mse compares a prediction with a target of the same shape, but the prediction yhat has shape (3,) and the target y has shape (3, 1); give y as a flat list of 3 numbers, like yhat
+      C = mse(yhat, y)
+          ^^^^^^^^^^^^
     """
+    if type(strict) is not bool:
+        raise InputError(f"strict must be True or False, got {strict!r}; an input called "
+                         "strict is given in the mapping: evaluate(graph, {'strict': ...})")
     given = point(graph, inputs, **kw)
     plan = forward_plan(graph)
     vals = plan.template.copy()
     for i, name in plan.inputs:
         vals[i] = given[name]
     all_floats = plan.consts_are_floats and all(type(v) is float for v in given.values())
-    forwards = plan.float_forwards if all_floats else plan.forwards
     i = -1
     try:
-        for i, forward, a, b in zip(plan.ids, forwards, plan.a, plan.b):
-            if b >= 0:
-                vals[i] = forward(vals[a], vals[b])
-            elif b == -1:
-                vals[i] = forward(vals[a])
+        # NumPy's own RuntimeWarnings never reach the user: Values.nonfinite reports the
+        # first non-finite value, once, with its place in the program.
+        with np.errstate(all="ignore"):
+            if all_floats:
+                # Every value is a float: no shapes to check.
+                for i, forward, a, b in zip(plan.ids, plan.float_forwards, plan.a, plan.b):
+                    if b >= 0:
+                        vals[i] = forward(vals[a], vals[b])
+                    elif b == -1:
+                        vals[i] = forward(vals[a])
+                    else:
+                        vals[i] = forward(*[vals[j] for j in a])
             else:
-                vals[i] = forward(*[vals[j] for j in a])
+                for i, forward, a, b, check in zip(plan.ids, plan.forwards, plan.a, plan.b,
+                                                   plan.checks):
+                    if b >= 0:
+                        x, y = vals[a], vals[b]
+                        if check == _SAME_SHAPES and np.shape(x) != np.shape(y):
+                            raise _located(graph, i, _cost_shapes(graph, i, x, y))
+                        out = vals[i] = forward(x, y)
+                        if (check == _BROADCASTS and type(out) is np.ndarray
+                                and out.shape != np.shape(x) and out.shape != np.shape(y)):
+                            _outer_broadcast(graph, i, x, y, out, strict)
+                    elif b == -1:
+                        vals[i] = forward(vals[a])
+                    else:
+                        vals[i] = forward(*[vals[j] for j in a])
     except (ValueError, TypeError, IndexError) as exc:
+        if isinstance(exc, EvaluationError):
+            raise
         node = graph.nodes[i]
         raise _located(graph, i, _why(node, [vals[j] for j in node.operands], exc)) from None
     return Values(graph, tuple(vals), all_floats=all_floats)
+
+
+def _has_shape(v: Value) -> str:
+    return f"has shape {tuple(v.shape)}" if isinstance(v, np.ndarray) else "is a scalar"
+
+
+def _cost_shapes(graph: Graph, i: int, yhat: Value, y: Value) -> str:
+    """The message for a cost whose prediction and target differ in shape, with the fix."""
+    node = graph.nodes[i]
+    p, t = (_subject(graph, j) for j in node.operands)
+    sp, st = np.shape(yhat), np.shape(y)
+    if len(sp) == 1 and np.size(y) == sp[0]:
+        fix = f"give {t} as a flat list of {sp[0]} numbers, like {p}"
+    elif sp and st == sp[::-1]:
+        fix = f"transpose(...) one of them, or give {t} in the shape of {p}, {sp}"
+    elif sp and np.size(y) == np.size(yhat):
+        fix = f"give {t} in the shape of {p}, {sp}"
+    elif not st:
+        fix = f"a cost needs one target per prediction: give {t} the shape of {p}, {sp}"
+    else:
+        fix = f"give {p} and {t} the same shape"
+    return (f"{node.op} compares a prediction with a target of the same shape, but the "
+            f"prediction {p} {_has_shape(yhat)} and the target {t} {_has_shape(y)}; {fix}")
+
+
+def _outer_broadcast(graph: Graph, i: int, x: Value, y: Value, out: np.ndarray,
+                     strict: bool) -> None:
+    """Warn (or, strict, raise) about an elementwise result larger than both operands."""
+    node = graph.nodes[i]
+    a, b = (_subject(graph, j) for j in node.operands)
+    message = (f"{a} {_has_shape(x)} and {b} {_has_shape(y)}: {OPS[node.op].label!r} "
+               f"broadcasts them to {tuple(out.shape)}, larger than both (an outer "
+               f"broadcast, often a column given where a flat list was meant); give them "
+               f"matching shapes")
+    if strict:
+        raise _located(graph, i, message)
+    note = "; --strict-shapes (or strict=True) makes this an error"
+    span = node.span
+    if span is not None and graph.source is not None:
+        line, col, caret = excerpt(graph.source, *span)
+        message = f"line {line}, column {col}: {message}{note}\n{caret}"
+    else:
+        message += note
+    warnings.warn(ShapeWarning(message), stacklevel=3)
 
 
 def _why(node: Node, args: list[Value], exc: Exception) -> str:

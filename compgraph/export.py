@@ -26,6 +26,14 @@ def to_networkx(graph: Graph, values: Any = None, grads: Any = None) -> Any:
     """
     import networkx as nx
 
+    from .differentiate import Gradients
+    from .evaluate import Values, require
+
+    if values is not None:
+        require(graph, values, Values, "to_networkx", "compgraph.evaluate(graph, ...)")
+    if grads is not None:
+        require(graph, grads, Gradients, "to_networkx", "compgraph.backward(graph, values)")
+
     g = nx.MultiDiGraph(output=graph.output, output_name=graph.output_name)
     for node in graph.nodes:
         attrs: dict[str, Any] = {"kind": node.kind, "op": node.op,

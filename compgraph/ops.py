@@ -7,7 +7,9 @@ tangent. The engine (``compgraph.differentiate``) sums contributions, skips cons
 un-broadcasts, so no rule does any of that.
 
 Values are Python floats for scalars and float64 ``numpy`` arrays otherwise; every forward
-handles both, so scalar programs run on plain floats.
+handles both, so scalar programs run on plain floats. The registry wraps every forward and
+rule (:func:`_total`) so that on floats, too, they give inf or NaN where Python's float
+arithmetic would raise: the same numbers as on arrays, never an exception.
 
 Some operators have static parameters (:class:`Param`: an axis, a shape, an index), fixed
 when the graph is built and never differentiated. A node stores them (``Node.params``) and
@@ -27,7 +29,7 @@ array([4., 6.])
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -86,7 +88,7 @@ class Op:
     jvp: tuple[Rule, ...]          # forward rule per operand
     symbol: str | None = None      # infix or prefix symbol in the language ("*", "-")
     precedence: int = 100          # printing: 1 (+ -), 2 (* / @), 3 (unary), 4 (**), 5 (x[i]), 100 (call)
-    cost: bool = False             # drawn as a cost square
+    cost: bool = False             # a loss: drawn as a cost square; (prediction, target) of one shape
     defaults: tuple[float, ...] = ()  # values for omitted trailing arguments
     doc: str = ""
     # Elementwise ops whose reverse rule is ``g * partial(out, *args)`` give the partials
@@ -94,6 +96,14 @@ class Op:
     partials: tuple[Rule, ...] | None = None
     params: tuple[Param, ...] = ()    # static parameters, passed to every rule by keyword
     show: Callable[..., str] | None = None  # the block's label from the parameters
+    # Per operand: whether the reverse rule's result, when it is an array, is always a new
+    # array that nothing else refers to (``g * y`` is; ``g`` itself or a view of it is
+    # not). Reverse mode adds later contributions into such an array in place instead of
+    # allocating a sum; ``()`` claims nothing, which is always safe.
+    fresh: tuple[bool, ...] = ()
+    # Elementwise with NumPy broadcasting between the operands (evaluation warns when the
+    # result is larger than every operand: an outer broadcast, usually a shape mistake).
+    broadcasts: bool = False
 
     @property
     def min_arity(self) -> int:
@@ -149,26 +159,55 @@ def is_array(v: Value) -> bool:
 
 
 def _scalar_or_array(scalar: Callable, array: Callable) -> Callable:
-    """A forward that runs ``scalar`` on floats and ``array`` on arrays.
-
-    Python's math raises where IEEE arithmetic gives inf or nan (``math.log(0)``,
-    ``1.0/0.0``) and returns complex for ``(-1.0)**0.5``; those cases fall back to numpy so
-    that a non-finite value is reported by the engine instead of crashing.
-    """
+    """A forward that runs ``scalar`` on floats and ``array`` on arrays (the registry makes
+    it total: see :func:`_total`)."""
 
     def forward(*args: Value) -> Value:
-        if any(isinstance(a, np.ndarray) for a in args):
+        if any(type(a) is np.ndarray for a in args):
             return array(*args)
-        try:
-            out = scalar(*args)
-        except (ArithmeticError, ValueError):
-            out = None
-        if type(out) is not float:
-            with np.errstate(all="ignore"):
-                out = float(array(*(np.float64(a) for a in args)))
-        return out
+        return scalar(*args)
 
     return forward
+
+
+def _total(rule: Callable) -> Callable:
+    """``rule`` with IEEE results on Python floats, never an exception.
+
+    Python's float arithmetic and ``math`` raise where IEEE gives inf or nan
+    (``math.log(0)``, ``1.0/0.0``, ``math.cos(inf)``, ``1e200 ** 3``) and give a complex
+    number for ``(-8.0) ** 0.5``. Such a call is run again with the floats as 0-d arrays,
+    where numpy gives inf or nan like the rule's array version, and the engine reports
+    the non-finite value. The registry applies this to every forward and every rule.
+    A call on arrays that raises (operands whose shapes do not fit) still raises.
+
+    >>> OPS["log"].forward(0.0), OPS["cos"].vjp[0](1.0, math.nan, math.inf)
+    (-inf, nan)
+    """
+
+    def run(*args: Value, **params: Any) -> Value:
+        try:
+            out = rule(*args, **params)
+        except OperandError:  # the operator's own sentence about its operand, not arithmetic
+            raise
+        except (ArithmeticError, ValueError):
+            if not any(type(a) is float for a in args):
+                raise
+            return _on_0d_arrays(rule, args, params)
+        if type(out) is float or type(out) is np.ndarray:
+            return out
+        if isinstance(out, complex):
+            return _on_0d_arrays(rule, args, params)
+        return float(out)  # numpy scalars, ints and bools from scalar arithmetic
+
+    run.__wrapped__ = rule  # type: ignore[attr-defined]
+    run.__doc__ = rule.__doc__
+    return run
+
+
+def _on_0d_arrays(rule: Callable, args: tuple[Value, ...], params: Mapping[str, Any]) -> Value:
+    with np.errstate(all="ignore"):
+        out = rule(*(np.array(a) if type(a) is float else a for a in args), **params)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def _const_like(x: Value, c: float) -> Value:
@@ -189,7 +228,7 @@ def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
         forward=_scalar_or_array(f_scalar, f_array),
         vjp=(lambda g, out, x: g * deriv(x, out),),
         jvp=(lambda t, out, x: t * deriv(x, out),),
-        doc=doc, partials=(lambda out, x: deriv(x, out),),
+        doc=doc, partials=(lambda out, x: deriv(x, out),), fresh=(True,),
     )
 
 
@@ -204,17 +243,23 @@ def _binary(name: str, label: str, symbol: str | None, precedence: int,
         jvp=(lambda t, out, x, y: t * dx(x, y, out), lambda t, out, x, y: t * dy(x, y, out)),
         doc=doc, defaults=defaults,
         partials=(lambda out, x, y: dx(x, y, out), lambda out, x, y: dy(x, y, out)),
+        fresh=(True, True), broadcasts=True,
     )
 
 
 # --- scalar helpers that keep IEEE semantics -------------------------------------------------
+
+def _relu(x: float) -> float:
+    """max(x, 0) on a float, NaN staying NaN as in ``numpy.maximum``."""
+    return 0.0 if x <= 0 else x
+
 
 def _relu_d(x: Value, out: Value) -> Value:
     return (x > 0) * 1.0 if is_array(x) else (1.0 if x > 0 else 0.0)
 
 
 def _abs_d(x: Value, out: Value) -> Value:
-    return np.sign(x) if is_array(x) else (1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
+    return np.sign(x) if is_array(x) else _sign(x)
 
 
 def _sign(x: float) -> float:
@@ -264,60 +309,38 @@ def _gelu_tanh_d(x: Value, out: Value) -> Value:
     th = np.tanh if is_array(x) else math.tanh
     u = _GELU_C * (x + 0.044715 * x ** 3)
     t = th(u)
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+    sech2 = 1.0 - t * t
+    slope = x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+    # Far from 0, sech² is exactly 0 while x² overflows: 0 × inf would make a NaN of a
+    # derivative that is 0 or 1 there.
+    if is_array(x):
+        slope = np.where(sech2 == 0, 0.0, slope)
+    elif sech2 == 0:
+        slope = 0.0
+    return 0.5 * (1.0 + t) + 0.5 * slope
 
 
-def _log(x: Value) -> Value:
-    return np.log(x) if is_array(x) else math.log(x)
+def _log_d(x: Value, out: Value) -> Value:
+    """1/x, and NaN where log is undefined (x < 0): no slope where there is no value."""
+    if is_array(x):
+        return np.where(x < 0, np.nan, 1.0 / x)
+    return math.nan if x < 0 else 1.0 / x
 
 
 def _pow_dy(x: Value, y: Value, out: Value) -> Value:
-    """d(x**y)/dy = out * log(x), taken as 0 where x == 0 and y >= 0 (as PyTorch does)."""
+    """d(x**y)/dy = out * log(x), taken as 0 where x == 0 and y >= 0 (as PyTorch does);
+    NaN for a negative base, where x**y has no derivative in y."""
     if is_array(x) or is_array(y):
-        with np.errstate(all="ignore"):
-            return np.where((np.asarray(x) == 0) & (np.asarray(y) >= 0), 0.0, out * np.log(x))
-    if x == 0 and y >= 0:
-        return 0.0
-    if x < 0:
-        return math.nan
-    if x == 0:
-        return out * -math.inf  # math.log(0) raises; the limit is -inf
-    return out * math.log(x)
+        return np.where((np.asarray(x) == 0) & (np.asarray(y) >= 0), 0.0, out * np.log(x))
+    return 0.0 if x == 0 and y >= 0 else out * math.log(x)
 
 
 def _pow_dx(x: Value, y: Value, out: Value) -> Value:
+    """y * x**(y - 1); NaN for a negative base and a fractional power, where x**y itself is
+    undefined (y - 1 can round to an integer: (-2) ** (1e-320 - 1) is a number)."""
     if is_array(x) or is_array(y):
-        with np.errstate(all="ignore"):
-            return y * np.power(x, y - 1.0)
-    return y * _pow_scalar(x, y - 1.0)
-
-
-def _pow_scalar(x: float, y: float) -> float:
-    """``x ** y`` with IEEE results: 0 ** -1 is inf and (-8) ** 0.5 is nan, never an
-    exception or a complex number."""
-    try:
-        out = x ** y
-    except ArithmeticError:
-        out = None
-    if type(out) is not float:
-        with np.errstate(all="ignore"):
-            out = float(np.power(np.float64(x), np.float64(y)))
-    return out
-
-
-def _ieee(rule: Callable) -> Callable:
-    """A rule that divides: on Python floats ``1.0 / 0.0`` raises, so redo such a call in
-    numpy float64, where it gives inf or nan and the engine reports it (design §2.3)."""
-
-    def run(*args: Value) -> Value:
-        try:
-            return rule(*args)
-        except ArithmeticError:
-            with np.errstate(all="ignore"):
-                out = rule(*(np.float64(a) if type(a) is float else a for a in args))
-            return float(out) if np.ndim(out) == 0 else out
-
-    return run
+        return np.where((np.asarray(x) < 0) & (np.floor(y) != y), np.nan, y * x ** (y - 1.0))
+    return math.nan if x < 0 and math.floor(y) != y else y * x ** (y - 1.0)
 
 
 # --- matmul ---------------------------------------------------------------------------------
@@ -372,24 +395,46 @@ def _size(x: Value) -> int:
     return x.size if is_array(x) else 1
 
 
+# bce follows PyTorch's binary_cross_entropy where the textbook formula breaks down:
+# 0 log 0 = 0, so a perfect prediction (yhat = y = 0 or 1) costs 0 instead of NaN, and a
+# certain wrong one (yhat = 0 where y = 1) costs inf (PyTorch clamps the value too and
+# says 100; the true inf is kept and reported as non-finite); the derivatives are PyTorch's,
+# finite for every yhat in [0, 1]: d/dyhat = (yhat - y) / max(yhat (1 - yhat), 1e-12) / K,
+# d/dy = (log(1 - yhat) - log yhat) / K with each log clamped at -100. Where yhat is not
+# in [0, 1] the cost is undefined: value and both derivatives are NaN.
+_BCE_LOG_FLOOR = -100.0   # its clamp of log in the target's derivative
+_BCE_EPS = 1e-12          # its floor under yhat (1 - yhat) in the prediction's derivative
+
+
+def _xlog(a: Value, b: Value) -> Value:
+    """a * log(b) with 0 log 0 = 0 (0 wherever a == 0 and b >= 0)."""
+    return np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0.0, a * np.log(b))
+
+
+def _outside_unit(yhat: Value) -> Value:
+    """Where a prediction is not a probability (NaN included): bce is undefined there."""
+    return ~((np.asarray(yhat) >= 0) & (np.asarray(yhat) <= 1))
+
+
 def _bce_forward(yhat: Value, y: Value) -> Value:
     with np.errstate(all="ignore"):
-        terms = -(y * np.log(yhat) + (1.0 - y) * np.log(1.0 - yhat))
+        terms = -(_xlog(y, yhat) + _xlog(1.0 - y, 1.0 - yhat))
     return _as_value(np.mean(terms))
 
 
-@_ieee
 def _bce_d_yhat(yhat: Value, y: Value) -> Value:
     k = max(_size(yhat), _size(y))
     with np.errstate(all="ignore"):
-        return (yhat - y) / (yhat * (1.0 - yhat)) / k
+        d = (yhat - y) / np.maximum(yhat * (1.0 - yhat), _BCE_EPS) / k
+        return _as_value(np.where(_outside_unit(yhat), np.nan, d))
 
 
-@_ieee
 def _bce_d_y(yhat: Value, y: Value) -> Value:
     k = max(_size(yhat), _size(y))
     with np.errstate(all="ignore"):
-        return (np.log(1.0 - yhat) - np.log(yhat)) / k
+        d = (np.maximum(np.log(1.0 - yhat), _BCE_LOG_FLOOR)
+             - np.maximum(np.log(yhat), _BCE_LOG_FLOOR)) / k
+        return _as_value(np.where(_outside_unit(yhat), np.nan, d))
 
 
 def _POW(x: float, y: float) -> float:
@@ -623,16 +668,23 @@ def _weighted_reduction(name: str, label: str, forward: Callable,
                         weights: Callable[[np.ndarray, Value, Any], np.ndarray], doc: str) -> Op:
     """A reduction over ``axis`` (every element by default) whose derivative with respect
     to each element is ``weights(x, out, axis)``: max and min (the ties), logsumexp (the
-    softmax). A scalar operand is its own reduction."""
+    softmax). A scalar operand is its own reduction; its weight is taken as for a
+    one-element array (a NaN max or an infinite logsumexp has a NaN slope, as on arrays and
+    in PyTorch)."""
+
+    def scalar_weight(x: float, out: float, axis: Any) -> float:
+        with np.errstate(all="ignore"):
+            return float(weights(np.array([x]), out, axis)[0])
+
     return Op(
         name=name, label=label, arity=1, params=(AXIS_ALL,), show=_with_axis(label),
         forward=forward,
         vjp=(lambda g, out, x, axis=None:
              _spread(g, x, _axes_of(name, x, axis)) * weights(x, out, axis)
-             if is_array(x) else g,),
+             if is_array(x) else g * scalar_weight(x, out, axis),),
         jvp=(lambda t, out, x, axis=None:
              _as_value(np.sum(t * weights(x, out, axis), axis=_axes_of(name, x, axis)))
-             if is_array(x) else t,),
+             if is_array(x) else t * scalar_weight(x, out, axis),),
         doc=doc)
 
 
@@ -796,48 +848,50 @@ def _index_vjp(g: Value, out: Value, x: Value, index: tuple) -> Value:
 _RECORDS: list[Op] = [
     # Infix arithmetic. Precedence is Python's: + - (1) < * / @ (2) < unary (3) < ** (4).
     Op("add", "+", 2, symbol="+", precedence=1,
-       forward=_scalar_or_array(lambda x, y: x + y, _ew(np.add)),
+       forward=_scalar_or_array(lambda x, y: x + y, _ew(np.add)), broadcasts=True,
        vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: t),
        doc="x + y"),
     Op("sub", "−", 2, symbol="-", precedence=1,
-       forward=_scalar_or_array(lambda x, y: x - y, _ew(np.subtract)),
-       vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
+       forward=_scalar_or_array(lambda x, y: x - y, _ew(np.subtract)), broadcasts=True,
+       vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g), fresh=(False, True),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: -t),
        doc="x - y"),
     _binary("mul", "*", "*", 2, lambda x, y: x * y, _ew(np.multiply),
             lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
     Op("div", "/", 2, symbol="/", precedence=2,
-       forward=_scalar_or_array(lambda x, y: x / y, _ew(np.divide)),
-       vjp=(_ieee(lambda g, out, x, y: g / y), _ieee(lambda g, out, x, y: -g * out / y)),
-       jvp=(_ieee(lambda t, out, x, y: t / y), _ieee(lambda t, out, x, y: -t * out / y)),
+       forward=_scalar_or_array(lambda x, y: x / y, _ew(np.divide)), broadcasts=True,
+       vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y), fresh=(True, True),
+       jvp=(lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y),
        doc="x / y (elementwise)"),
-    _binary("pow", "**", "**", 4, _POW, _ew(np.power), _ieee(_pow_dx), _ieee(_pow_dy),
+    _binary("pow", "**", "**", 4, _POW, _ew(np.power), _pow_dx, _pow_dy,
             "x ** y (elementwise)"),
     Op("matmul", "@", 2, symbol="@", precedence=2,
        forward=_matmul,
-       vjp=(_matmul_vjp_a, _matmul_vjp_b),
+       vjp=(_matmul_vjp_a, _matmul_vjp_b), fresh=(True, True),
        jvp=(lambda t, out, a, b: _as_value(np.matmul(t, b)),
             lambda t, out, a, b: _as_value(np.matmul(a, t))),
        doc="a @ b, as numpy.matmul"),
     Op("neg", "−", 1, symbol="-", precedence=3,
        forward=lambda x: -x,
-       vjp=(lambda g, out, x: -g,),
+       vjp=(lambda g, out, x: -g,), fresh=(True,),
        jvp=(lambda t, out, x: -t,),
        doc="-x"),
     # Functions.
-    _unary("relu", "relu", lambda x: x if x > 0 else 0.0, lambda x: np.maximum(x, 0.0),
+    _unary("relu", "relu", _relu, lambda x: np.maximum(x, 0.0),
            _relu_d, "max(x, 0); relu'(0) = 0"),
     _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)"),
     _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),
            "1 / (1 + exp(-x))"),
     _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x"),
-    _unary("log", "log", math.log, _ew(np.log), _ieee(lambda x, out: 1.0 / x), "natural logarithm"),
+    _unary("log", "log", math.log, _ew(np.log), _log_d,
+           "natural logarithm"),
     _unary("sin", "sin", math.sin, np.sin,
            lambda x, out: np.cos(x) if is_array(x) else math.cos(x), "sin(x)"),
     _unary("cos", "cos", math.cos, np.cos,
            lambda x, out: -(np.sin(x) if is_array(x) else math.sin(x)), "cos(x)"),
-    _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), _ieee(lambda x, out: 0.5 / out), "square root"),
+    _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), lambda x, out: 0.5 / out,
+           "square root"),
     _unary("abs", "abs", abs, np.abs, _abs_d, "|x|; abs'(0) = 0"),
     _unary("sign", "sign", _sign, np.sign, lambda x, out: _const_like(x, 0.0),
            "-1, 0 or 1; derivative 0 everywhere"),
@@ -868,15 +922,19 @@ _RECORDS: list[Op] = [
     Op("mse", "mse", 2, cost=True,
        forward=lambda yhat, y: _as_value(np.sum(np.square(np.subtract(yhat, y)))),
        vjp=(lambda g, out, yhat, y: g * 2.0 * (yhat - y), lambda g, out, yhat, y: g * -2.0 * (yhat - y)),
+       fresh=(True, True),
        jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * 2.0 * (yhat - y))),
             lambda t, out, yhat, y: _as_value(np.sum(t * -2.0 * (yhat - y)))),
        doc="squared error ||yhat - y||**2, as the homework defines it (no 1/K)"),
     Op("bce", "bce", 2, cost=True,
        forward=_bce_forward,
        vjp=(lambda g, out, yhat, y: g * _bce_d_yhat(yhat, y), lambda g, out, yhat, y: g * _bce_d_y(yhat, y)),
+       fresh=(True, True),
        jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_yhat(yhat, y))),
             lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_y(yhat, y)))),
-       doc="binary cross-entropy (1/K) sum -[y log yhat + (1-y) log(1-yhat)]"),
+       doc="binary cross-entropy (1/K) sum -[y log yhat + (1-y) log(1-yhat)]; as PyTorch: "
+           "0 log 0 = 0, derivatives finite for yhat in [0, 1] (log clamped at -100), "
+           "NaN for yhat outside [0, 1]"),
     # Softmax and its relatives, shifted by the maximum so that exp never overflows.
     Op("softmax", "softmax", 1, params=(AXIS_LAST,), show=_with_axis("softmax", -1),
        forward=_softmax, vjp=(_softmax_rule,), jvp=(_softmax_rule,),
@@ -928,6 +986,17 @@ _RECORDS: list[Op] = [
        doc="x[i], W[:, j], x[1:3]: constant integers and slices, as NumPy's basic indexing; "
            "the gradient goes back to the elements selected, zeros elsewhere"),
 ]
+
+
+def _made_total(op: Op) -> Op:
+    """The record with every forward and rule wrapped by :func:`_total`: on Python floats
+    they return inf or NaN as their array versions do, and never raise."""
+    return replace(op, forward=_total(op.forward), vjp=tuple(map(_total, op.vjp)),
+                   jvp=tuple(map(_total, op.jvp)),
+                   partials=None if op.partials is None else tuple(map(_total, op.partials)))
+
+
+_RECORDS = [_made_total(op) for op in _RECORDS]
 
 OPS: dict[str, Op] = {op.name: op for op in _RECORDS}
 """Every operator by name."""

@@ -51,6 +51,7 @@ def run_render(args: argparse.Namespace,
                              f"{graph.output_name} has shape {values.output.shape}; "  # type: ignore[union-attr]
                              "choose one with --output or wrap it in sum(...)")
         grads = backward(graph, values)  # type: ignore[arg-type]
+        cli.warn_nonfinite(grads)
         if args.edge_labels != "gradient":
             local = local_derivatives(graph, values)  # type: ignore[arg-type]
     elif args.view == "tangent":

@@ -386,7 +386,7 @@ BAD_OPERANDS = [
     ("y = reshape(z, [2, -1])", {"z": [1, 2, 3]}, 5, "(a multiple of 2 elements)"),
     ("y = outer(z, 2)", {"z": [1, 2]}, 5, "outer takes two vectors"),
     ("y = cross_entropy(z, t)", {"z": [1, 2], "t": [1, 0, 0]}, 5,
-     "the logits have shape (2,) and the target has shape (3,)"),
+     "the prediction z has shape (2,) and the target t has shape (3,)"),
     ("y = cross_entropy(z, t)", {"z": 1.0, "t": 1.0}, 5, "the logits are a scalar"),
 ]
 

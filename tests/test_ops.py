@@ -124,8 +124,9 @@ DOMAINS: dict[str, tuple[tuple[Sampler, ...], list[tuple[tuple, ...]]]] = {
     "sum": ((anywhere,), UNARY_SHAPES + AXIS_MENU),
     "mean": ((anywhere,), UNARY_SHAPES + AXIS_MENU),
     "transpose": ((anywhere,), UNARY_SHAPES),
-    "mse": ((moderate, moderate), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
-    "bce": ((probability, target), [(S, S), (V, V), (M, M), (ROW, M), (M, ROW)]),
+    # A cost's prediction and target have one shape (evaluation refuses others).
+    "mse": ((moderate, moderate), [(S, S), (V, V), (M, M)]),
+    "bce": ((probability, target), [(S, S), (V, V), (M, M)]),
     "softmax": ((anywhere,), SOFTMAX_MENU),
     "log_softmax": ((anywhere,), SOFTMAX_MENU),
     "logsumexp": ((anywhere,), UNARY_SHAPES + AXIS_MENU),

@@ -46,7 +46,8 @@ def lit(values): return ("lit", values)
 
 
 # Templates: (needs, result shape rule, builder of the tree from names p, q and constant c).
-# needs: "any" (any shapes), "vec2" (both vectors); shape: "ew" broadcast of p (and q), "p",
+# needs: "any" (any shapes), "vec2" (both vectors), "same" (one shape: a cost's prediction
+# and target); shape: "ew" broadcast of p (and q), "p",
 # or "scalar".
 TEMPLATES = [
     ("any", "ew", lambda p, q, c: bin_("+", p, q)),
@@ -76,8 +77,8 @@ TEMPLATES = [
     ("any", "p", lambda p, q, c: call("sqrt", bin_("+", const(1.0), bin_("*", p, p)))),
     ("any", "scalar", lambda p, q, c: call("sum", p)),
     ("any", "scalar", lambda p, q, c: call("mean", p)),
-    ("any", "scalar", lambda p, q, c: call("mse", p, q)),
-    ("any", "scalar", lambda p, q, c: call("bce", call("sigmoid", p), call("sigmoid", q))),
+    ("same", "scalar", lambda p, q, c: call("mse", p, q)),
+    ("same", "scalar", lambda p, q, c: call("bce", call("sigmoid", p), call("sigmoid", q))),
     ("any", "p", lambda p, q, c: call("transpose", p)),
     ("vec2", "scalar", lambda p, q, c: bin_("@", p, q)),
     # Operators with parameters, subscripts, and shape changes that come back to a vector.
@@ -206,6 +207,8 @@ def programs(draw, vectors: bool):
             # lean towards recent names so programs grow deep as well as wide
             p = names[max(draw(pick), draw(pick))]
             q = names[draw(pick)]
+            if needs == "same":
+                q = draw(st.sampled_from([n for n in names if shapes[n] == shapes[p]]))
         c = draw(st.sampled_from([0.5, 2.0, -0.75, 3.0, 1e-1]))
         tree = make(var(p), var(q), c)
         if rule == "scalar":

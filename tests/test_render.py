@@ -175,8 +175,10 @@ def test_bad_choices_list_the_valid_ones(homework) -> None:
 
 
 def test_values_from_another_graph_are_refused(homework) -> None:
-    with pytest.raises(RenderError, match="entries"):
+    with pytest.raises(cg.InputError, match="another graph"):
         to_dot(cg.parse("y = x + 1"), values=homework[1])
+    with pytest.raises(RenderError, match="entries"):
+        to_dot(cg.parse("y = x + 1"), values=[1.0, 2.0, 3.0, 4.0])
 
 
 # --- determinism ---------------------------------------------------------------------------

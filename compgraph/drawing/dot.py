@@ -92,9 +92,21 @@ class _Data:
     local: Mapping[tuple[int, int], Any]
 
 
-def _per_node(obj: Any, attr: str, n: int, what: str) -> Sequence[Any] | None:
+def _per_node(graph: Graph, obj: Any, attr: str, what: str) -> Sequence[Any] | None:
+    """The per-node sequence of ``values``, ``gradients`` or ``tangents``: the result
+    objects computed on ``graph`` (anything else of theirs, or a dict, is an
+    ``InputError`` naming the function to call), or a plain sequence, one entry per node."""
     if obj is None:
         return None
+    from ..differentiate import Gradients, Tangents
+    from ..evaluate import Values, require
+
+    kind, make = {"values": (Values, "compgraph.evaluate(graph, ...)"),
+                  "gradients": (Gradients, "compgraph.backward(graph, values)"),
+                  "tangents": (Tangents, "compgraph.tangents(graph, values, wrt)")}[what]
+    if isinstance(obj, Mapping) or hasattr(obj, "graph"):
+        require(graph, obj, kind, "to_dot", make)
+    n = len(graph.nodes)
     seq = getattr(obj, attr, obj)
     if len(seq) != n:
         raise RenderError(f"{what} has {len(seq)} entries but the graph has {n} nodes; "
@@ -532,12 +544,11 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     _choice("view", view, VIEWS)
     _choice("edge_labels", edge_labels, EDGE_LABELS)
     _choice("rankdir", rankdir, RANKDIRS)
-    n = len(graph.nodes)
     data = _Data(
-        values=_per_node(values, "nodes", n, "values"),
-        adjoints=_per_node(grads, "adjoints", n, "gradients"),
+        values=_per_node(graph, values, "nodes", "values"),
+        adjoints=_per_node(graph, grads, "adjoints", "gradients"),
         grad_edges=dict(getattr(grads, "edges", None) or {}),
-        tangents=_per_node(tangents, "nodes", n, "tangents"),
+        tangents=_per_node(graph, tangents, "nodes", "tangents"),
         tangent_edges=dict(getattr(tangents, "edges", None) or {}),
         local=dict(local or {}),
     )
