@@ -296,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open the written file with the system viewer")
     p.set_defaults(func=cmd_render)
 
+    from .steps_cli import register as register_steps  # steps, worksheet
+
+    register_steps(sub, _common)
+
     p = sub.add_parser("plot", help="plot one-input functions and their derivatives")
     p.add_argument("programs", nargs="+", metavar="PROGRAM",
                    help='one-input programs such as "tanh(x)" or "leaky_relu(x, 0.1)"')
