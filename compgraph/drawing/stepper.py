@@ -29,6 +29,7 @@ from ..evaluate import Values
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
 from ..steps import FORWARD, Step, Walkthrough, walkthrough
+from .dot import to_dot
 from .film import Film, svg_text
 from .format import MINUS, format_value, is_array
 
@@ -77,7 +78,8 @@ def _expression(op: str, args: Sequence[tuple[str, int]]) -> tuple[str, int]:
         right_assoc = op == "pow"
         if pa < p or (right_assoc and pa == p):
             a = f"({a})"
-        if pb < p or (pb == p and not right_assoc and op not in _ASSOCIATIVE):
+        if (pb < p or (pb == p and not right_assoc and op not in _ASSOCIATIVE)
+                or b.startswith(MINUS)):  # x · (−2), never x · −2
             b = f"({b})"
         return f"{a} {_INFIX[op]} {b}", p
     if op == "neg":
@@ -218,8 +220,7 @@ class Stepper:
         names = node_names(walk.graph)
         self.texts = [step_text(walk, s, names) for s in walk.steps]
         self.headings = [step_heading(walk, s) for s in walk.steps]
-        self.source = self.film.source + json.dumps(
-            {"title": title, "texts": self.texts}, ensure_ascii=False, sort_keys=True)
+        self.source = stepper_source(walk, title=title, **options)
 
     def __len__(self) -> int:
         return len(self.walk)
@@ -287,6 +288,19 @@ class Stepper:
         from .files import write_atomic
 
         return write_atomic(Path(path), self.html().encode("utf-8"))
+
+
+def stepper_source(walk: Walkthrough, *, title: str | None = None, **options: Any) -> str:
+    """What a stepper's pictures are made from (the DOT of its drawing and its texts), without
+    running Graphviz: the gallery stamps its files with the hash of this."""
+    options.setdefault("legend", False)
+    dot = to_dot(walk.graph, "both", walk.values, walk.grads, **options)
+    names = node_names(walk.graph)
+    texts = [step_text(walk, s, names) for s in walk.steps]
+    from .stepper_page import TEMPLATE  # the page's style and script make it too
+
+    return dot.source + json.dumps({"title": title, "texts": texts, "page": TEMPLATE},
+                                   ensure_ascii=False, sort_keys=True)
 
 
 def stepper(graph: Graph, values: Values, grads: Any = None, *, title: str | None = None,

@@ -76,7 +76,7 @@ _SCRIPT = r"""
       try { history.replaceState(null, '', '#step=' + k); } catch (e) { /* a sandboxed frame */ }
     }
   }
-  function addressed() {  // the step #step=N or #step=last asks for, or null
+  function addressed() {  /* the step #step=N or #step=last asks for, or null */
     var m = /step=(\d+|last)/.exec(location.hash);
     return m ? (m[1] === 'last' ? n : +m[1]) : null;
   }
@@ -92,7 +92,7 @@ _SCRIPT = r"""
   var keys = { ArrowRight: 'next', ArrowLeft: 'prev', PageDown: 'next', PageUp: 'prev',
                Home: 'first', End: 'last' };
   function onKey(e) {
-    if (e.altKey || e.ctrlKey || e.metaKey || e.target === slider) return;  // the slider moves itself
+    if (e.altKey || e.ctrlKey || e.metaKey || e.target === slider) return;  /* the slider moves itself */
     var move = keys[e.key];
     if (!move) return;
     e.preventDefault();
@@ -108,6 +108,9 @@ _SCRIPT = r"""
   go((whole && addressed()) || 1);
 })();
 """
+
+
+TEMPLATE = _STYLE + _SCRIPT
 
 
 def _json_for_script(data: object) -> str:

@@ -21,6 +21,7 @@ positions alone, so a blank sheet holds none of its answers (not even in a toolt
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -29,6 +30,7 @@ from typing import Any
 from ..errors import RenderError
 from ..graph import INPUT
 from ..steps import Walkthrough
+from .dot import to_dot
 from .film import KIND, OF, SHOW, Film, strip_working, svg_text
 from .format import format_value
 from .stepper import _expression, _precedence, node_names, text_width
@@ -249,6 +251,17 @@ def worksheet_svg(walk: Walkthrough, *, blank: str = "gradients", answers: bool 
                       color=film.colors["value" if this == "value" else "gradient"])
     _text(page, right, ph - MARGIN / 2, "made with compgraph", 8, anchor="end", color="#888888")
     return svg_text(page)
+
+
+def worksheet_source(walk: Walkthrough, *, blank: str = "gradients", answers: bool = False,
+                     paper: str = "a4", title: str | None = None, **options: Any) -> str:
+    """What a worksheet is made from (the DOT of its drawing, its settings and statements),
+    without running Graphviz: the gallery stamps the file with the hash of this."""
+    options.setdefault("legend", False)
+    dot = to_dot(walk.graph, "both", walk.values, walk.grads, **options)
+    return dot.source + json.dumps({"blank": blank, "answers": answers, "paper": paper,
+                                    "title": title, "statements": _statements(walk)},
+                                   ensure_ascii=False, sort_keys=True)
 
 
 def convert(svg: str, format: str) -> bytes:
