@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -153,6 +153,33 @@ def _zero_if_none(c: Value, like: Value) -> Value:
     return np.zeros(like.shape) if isinstance(like, np.ndarray) else 0.0
 
 
+# --- one training step ---------------------------------------------------------------------------
+
+def training_step(graph: Graph, values: Values, rate: float,
+                  names: Sequence[str] | None = None) -> dict[str, Value]:
+    """The inputs after one step of gradient descent from ``values``: each input in
+    ``names`` (default: every input) moves by ``-rate`` times the output's gradient with
+    respect to it; the others stay. The output must be a scalar.
+
+    >>> from compgraph.parser import parse
+    >>> g = parse("L = (w*x - y)**2")
+    >>> training_step(g, evaluate(g, w=1, x=2, y=3), 0.1, ["w"])
+    {'w': 1.4, 'x': 2.0, 'y': 3.0}
+    """
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not np.isfinite(rate):
+        raise InputError(f"the learning rate must be a finite number, not {rate!r}")
+    unknown = [n for n in names or () if n not in graph.input_names]
+    if unknown:
+        raise InputError(f"cannot train {unknown[0]!r}: it is not an input; the inputs are: "
+                         f"{', '.join(graph.input_names) or 'none'}")
+    grads = backward(graph, values)
+    moving = set(graph.input_names if names is None else names)
+    point = dict(values.inputs)
+    for name in moving:
+        point[name] = point[name] - rate * grads[name]
+    return point
+
+
 # --- small integer inputs for a class set ---------------------------------------------------
 
 # Candidates for an input, small and nonzero (a zero input makes products vanish and
@@ -236,4 +263,5 @@ def _friendliness(graph: Graph, inputs: Mapping[str, Any]) -> int | None:
     return 0 if all(float(v).is_integer() for v in flat) else 1
 
 
-__all__ = ["BACKWARD", "FORWARD", "Step", "Term", "Walkthrough", "friendly_inputs", "walkthrough"]
+__all__ = ["BACKWARD", "FORWARD", "Step", "Term", "Walkthrough", "friendly_inputs", "training_step",
+           "walkthrough"]

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from .evaluate import Values, evaluate
 from .graph import Graph
 from .parser import parse
-from .steps import friendly_inputs, walkthrough
+from .steps import friendly_inputs, training_step, walkthrough
 
 STEP_FORMATS = ("svg", "html")
 SHEET_FORMATS = ("svg", "pdf", "png")
@@ -119,7 +119,8 @@ def load_for_sheet(args: argparse.Namespace) -> tuple[Graph, Values]:
 def run_worksheet(args: argparse.Namespace) -> int:
     from . import cli
     from .drawing.files import write_atomic
-    from .drawing.worksheet import convert, worksheet_svg
+    from .drawing.convert import convert
+    from .drawing.worksheet import worksheet_svg
 
     fmt = args.format
     if args.out is not None and fmt is None:
@@ -137,6 +138,71 @@ def run_worksheet(args: argparse.Namespace) -> int:
         print(f"note: no -o given, writing {out}", file=sys.stderr)
     svg = worksheet_svg(walkthrough(graph, values), blank=args.blank, answers=args.answers,
                         paper=args.paper, title=args.title, **_options(args))
+    data = convert(svg, fmt)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(write_atomic(path, data))
+    return cli.EXIT_OK
+
+
+# --- render --view diff ---------------------------------------------------------------------------
+
+def add_diff_options(p: argparse.ArgumentParser) -> None:
+    """The ``render`` options of the ``diff`` view."""
+    p.add_argument("--against", action="append", metavar="NAME=VALUE",
+                   help="diff view: the point to compare with (inputs not named keep their "
+                        "--at values)")
+    p.add_argument("--train-step", type=float, metavar="RATE",
+                   help="diff view: compare one step of gradient descent from --at (at this "
+                        "learning rate) with --at itself")
+    p.add_argument("--train", metavar="NAMES",
+                   help="with --train-step: the inputs the step moves, comma-separated "
+                        "(default: every input)")
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from . import cli
+    from .differentiate import backward
+    from .drawing.convert import FORMATS, convert
+    from .drawing.files import write_atomic
+    from .drawing.diff import diff_svg
+
+    if (args.against is None) == (args.train_step is None):
+        raise cli.UsageError("the diff view compares two evaluations: give --against "
+                             "NAME=VALUE (the point to compare with) or --train-step RATE "
+                             "(one step of gradient descent from --at), one of them")
+    if args.train is not None and args.train_step is None:
+        raise cli.UsageError("--train names the inputs a --train-step moves; give --train-step RATE")
+    fmt = args.format
+    if args.out is not None and fmt is None:
+        fmt = Path(args.out).suffix.lstrip(".").lower()
+    if fmt is not None and fmt not in FORMATS:
+        raise cli.UsageError(f"the diff view is drawn as SVG (or PDF or PNG made from it), not "
+                             f"{fmt!r}: its marks are added to the drawing; use .svg, .pdf or .png")
+    graph, values = cli.load(args)
+    cli.warn_nonfinite(values)
+    if not isinstance(values.output, float):
+        raise cli.InputError(f"the diff view needs a scalar output and {graph.output_name} has "
+                             f"shape {values.output.shape}; choose one with --output or wrap "
+                             "it in sum(...)")
+    if args.train_step is not None:
+        names = [n.strip() for n in args.train.split(",") if n.strip()] if args.train else None
+        reference = values
+        values = evaluate(graph, training_step(graph, values, args.train_step, names))
+    else:
+        reference = evaluate(graph, {**values.inputs, **cli.parse_at(args.against)})
+    cli.warn_nonfinite(reference)
+    title = args.title
+    if args.train_step is not None and title is None:
+        title = f"after one training step (rate {args.train_step:g})"
+    svg = diff_svg(values, backward(graph, values), reference, backward(graph, reference),
+                   title=title, rankdir=args.rankdir, theme=args.theme,
+                   label_anonymous=args.label_anonymous, costs=args.cost)
+    fmt = fmt or "svg"
+    out = args.out
+    if out is None:
+        out = f"{_stem(args, graph)}-diff.{fmt}"
+        print(f"note: no -o given, writing {out}", file=sys.stderr)
     data = convert(svg, fmt)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)

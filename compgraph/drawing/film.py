@@ -21,7 +21,7 @@ id in ``data-cg``.
 >>> g = parse("w = x*y")
 >>> film = Film(walkthrough(g, evaluate(g, x=2, y=3)))
 >>> [(p.text, p.get("data-show")) for p in film.parts  # x's gradient, y = 3, at step 6
-...  if p.get("data-kind") == "gradient" and p.get("data-of") == "0"]
+...  if p.get("data-q") == "g0"]
 [('3', '6')]
 >>> ">6<" in svg_text(film.frame(2)), ">6<" in svg_text(film.frame(3))  # w = 6 at step 3
 (False, True)
@@ -34,6 +34,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, Callable, Iterator
 
+from ..errors import RenderError
 from ..steps import FORWARD, Walkthrough
 from .dot import to_dot
 from .files import pipe
@@ -45,9 +46,10 @@ SVG_NS = "http://www.w3.org/2000/svg"
 SHOW = "data-show"   # a number: the step from which it is shown
 HOT = "data-hot"     # a node or edge group: the steps that work on it, space-separated
 KIND = "data-kind"   # a number: value or gradient
-OF = "data-of"       # a number: the node whose value or gradient it is ("" for an edge's share)
+WHAT = "data-q"      # a number: what it is, v4 (node 4's value), g4 (its gradient), e6.1
+                     # (what the edge into operand 1 of node 6 carries back)
 CG = "data-cg"       # a node or edge group: its DOT id
-_WORKING = (SHOW, HOT, KIND, OF)
+_WORKING = (SHOW, HOT, KIND, WHAT)
 
 _ID = re.compile(r"^(v|op|c)(\d+)(?![0-9])")
 _ANNOTATION = re.compile(r"^cg_v(\d+)_(value|gradient)$")
@@ -62,7 +64,7 @@ HOT_EDGE_WIDTH = 3
 class Film:
     """The ``both`` picture of a walkthrough, drawn once, with every number and shape tagged.
 
-    ``parts`` are the numbers (each with ``data-show``, ``data-kind``, ``data-of``);
+    ``parts`` are the numbers (each with ``data-show``, ``data-kind``, ``data-q``);
     ``root`` is the whole ``<svg>`` element; ``source`` the DOT it was drawn from.
     ``options`` go to :func:`~compgraph.drawing.to_dot` (``rankdir``, ``theme``,
     ``label_anonymous``, ``costs``).
@@ -100,7 +102,8 @@ class Film:
         if not arrow:
             if kind == "v":
                 self._var[i] = group
-                self._numbers(group, (walk.value_step[i], i), (walk.gradient_step[i], i))
+                self._numbers(group, (walk.value_step[i], f"v{i}"),
+                              (walk.gradient_step[i], f"g{i}"))
             elif kind == "op":
                 self._op[i] = group
             return
@@ -116,21 +119,22 @@ class Film:
                 return
             k = free[0]
             self._operand[(c, k)] = group
-            self._numbers(group, (walk.value_step[j], j), (walk.gradient_step[c], None))
+            self._numbers(group, (walk.value_step[j], f"v{j}"),
+                          (walk.gradient_step[c], f"e{c}.{k}"))
         elif kind == "op":
             self._result[c] = group
-            self._numbers(group, (walk.value_step[c], c), (walk.gradient_step[c], c))
+            self._numbers(group, (walk.value_step[c], f"v{c}"), (walk.gradient_step[c], f"g{c}"))
 
-    def _numbers(self, group: ET.Element, value: tuple[int | None, int | None],
-                 gradient: tuple[int | None, int | None]) -> None:
+    def _numbers(self, group: ET.Element, value: tuple[int | None, str],
+                 gradient: tuple[int | None, str]) -> None:
         """Tag the numbers of one node or edge group with the step that computes them."""
         never = len(self.walk) + 1
         by_kind = {"value": value, "gradient": gradient}
         for el, kind in _numbers_in(group, self.colors["value"], self.colors["gradient"]):
-            step, of = by_kind[kind]
+            step, what = by_kind[kind]
             el.set(SHOW, str(never if step is None else step))
             el.set(KIND, kind)
-            el.set(OF, "" if of is None else str(of))
+            el.set(WHAT, what)
             self.parts.append(el)
 
     def _tag_hot(self) -> None:
@@ -200,7 +204,11 @@ class Film:
 def read_svg(text: str) -> ET.Element:
     """Graphviz's SVG as a tree with plain tag and attribute names (``g``, ``href``): it is
     written back without prefixes, inline in HTML or with one ``xmlns`` on the root."""
-    root = ET.fromstring(text)
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as err:
+        raise RenderError(f"Graphviz wrote SVG that is not well-formed XML ({err}); "
+                          "a name or title may hold characters it does not escape") from None
     for el in root.iter():
         el.tag = el.tag.rpartition("}")[2]
         for key in [k for k in el.attrib if k.startswith("{")]:
@@ -285,6 +293,33 @@ def _numbers_in(group: ET.Element, value_color: str, gradient_color: str
                 yield el, "gradient"
             continue
         stack.extend(reversed(list(el)))
+
+
+def text_box(el: ET.Element, stretch: float = 1.08) -> tuple[float, float, float, float]:
+    """The box ``(x, y, width, height)`` a text element occupies, estimated generously
+    (``stretch``: the fonts a viewer falls back to run wider than Helvetica)."""
+    from .stepper import text_width
+
+    size = float(el.get("font-size", "11"))
+    text = "".join(el.itertext())
+    width = text_width(text, size) * stretch
+    x, y = float(el.get("x", "0")), float(el.get("y", "0"))
+    anchor = el.get("text-anchor", "start")
+    left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+    return left, y - 0.8 * size, width, size
+
+
+def part_box(el: ET.Element) -> tuple[float, float, float, float] | None:
+    """The box around a tagged number (a text, or an annotation group of texts)."""
+    texts = [el] if el.tag == "text" else list(el.iter("text"))
+    boxes = [text_box(t) for t in texts if "".join(t.itertext()).strip()]
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _outlines(group: ET.Element) -> Iterator[ET.Element]:

@@ -166,7 +166,6 @@ def step_heading(walk: Walkthrough, step: Step) -> str:
 
 CAPTION_SIZE = 16   # points: the arithmetic above each frame
 HEADING_SIZE = 12   # points: "step 5 of 18 · forward pass"
-BAND = 54           # points: the caption band's height
 MARGIN = 8          # points
 
 
@@ -184,10 +183,12 @@ def _viewbox(root: ET.Element) -> tuple[float, float]:
 def framed(root: ET.Element, lines: Sequence[tuple[str, float, str]], width: float,
            background: str) -> ET.Element:
     """The drawing below a caption band of ``lines`` (text, size, colour), at least
-    ``width`` wide: the same band and width for every frame keeps every frame one size."""
+    ``width`` wide. The band's height follows the lines' sizes, so frames with the same
+    sizes and width are one size."""
     w, h = _viewbox(root)
+    band = MARGIN + sum(size * 1.3 for _, size, _ in lines) + MARGIN / 2
     total_w = max(w, width)
-    total_h = h + BAND
+    total_h = h + band
     page = ET.Element("svg", {"width": f"{total_w:g}pt", "height": f"{total_h:g}pt",
                               "viewBox": f"0 0 {total_w:g} {total_h:g}"})
     ET.SubElement(page, "rect", {"x": "0", "y": "0", "width": f"{total_w:g}",
@@ -200,7 +201,7 @@ def framed(root: ET.Element, lines: Sequence[tuple[str, float, str]], width: flo
                                          "font-size": f"{size:g}", "fill": color})
         t.text = text
         y += size * 0.3
-    body = ET.SubElement(page, "g", {"transform": f"translate({(total_w - w) / 2:g} {BAND})"})
+    body = ET.SubElement(page, "g", {"transform": f"translate({(total_w - w) / 2:g} {band:g})"})
     body.extend(list(root))
     return page
 

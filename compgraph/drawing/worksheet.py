@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -31,14 +29,12 @@ from ..errors import RenderError
 from ..graph import INPUT
 from ..steps import Walkthrough
 from .dot import to_dot
-from .film import KIND, OF, SHOW, Film, strip_working, svg_text
+from .film import KIND, SHOW, WHAT, Film, part_box, strip_working, svg_text
 from .format import format_value
-from .stepper import _expression, _precedence, node_names, text_width
+from .stepper import _expression, _precedence, node_names
 
 PAPERS = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}  # portrait, in points
 BLANKS = ("gradients", "values")
-FORMATS = ("svg", "pdf", "png")
-PNG_DPI = 150
 
 MARGIN = 42.0        # points (about 15 mm): printers leave 5 mm or so unprinted
 FONT = "Helvetica,Arial,sans-Serif"
@@ -48,9 +44,6 @@ MIN_BOX = 26.0       # points: the narrowest box on the graph
 ROW = 20.0           # points: a row of the table
 CELL = 110.0         # points: a column of the table
 
-MISSING_CONVERTER = ("writing a worksheet as PDF or PNG needs rsvg-convert (Debian/Ubuntu: "
-                     "apt-get install librsvg2-bin; macOS: brew install librsvg); or write "
-                     "SVG with -o FILE.svg and print that")
 
 
 def _kind(blank: str) -> str:
@@ -59,37 +52,12 @@ def _kind(blank: str) -> str:
     return "gradient" if blank == "gradients" else "value"
 
 
-def _given(walk: Walkthrough, kind: str, of: str) -> bool:
-    """Whether a number of the blanked kind is given anyway: an input's value, the seed."""
-    if not of:
-        return False
-    i = int(of)
-    if kind == "value":
-        return walk.graph.nodes[i].kind == INPUT
-    return i == walk.graph.output
-
-
-def _text_box(el: ET.Element) -> tuple[float, float, float, float]:
-    """The box (x, y, width, height) a text element's number occupies, estimated."""
-    size = float(el.get("font-size", "11"))
-    text = "".join(el.itertext())
-    width = text_width(text, size) * 1.08  # fallback fonts run wider than Helvetica
-    x, y = float(el.get("x", "0")), float(el.get("y", "0"))
-    anchor = el.get("text-anchor", "start")
-    left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
-    return left, y - 0.8 * size, width, size
-
-
-def _part_box(el: ET.Element) -> tuple[float, float, float, float] | None:
-    texts = [el] if el.tag == "text" else list(el.iter("text"))
-    boxes = [_text_box(t) for t in texts if "".join(t.itertext()).strip()]
-    if not boxes:
-        return None
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return x0, y0, x1 - x0, y1 - y0
+def _given(walk: Walkthrough, what: str) -> bool:
+    """Whether a number of the blanked kind is given anyway: an input's value (``v3``), the
+    output's gradient (``g8``, the seed)."""
+    if what.startswith("v"):
+        return walk.graph.nodes[int(what[1:])].kind == INPUT
+    return what == f"g{walk.graph.output}"
 
 
 def _box(x: float, y: float, w: float, h: float, fill: str = "white") -> ET.Element:
@@ -107,9 +75,9 @@ def _graph_with_boxes(film: Film, kind: str, answers: bool) -> ET.Element:
     root = copy.deepcopy(film.root)
     parents = {child: parent for parent in root.iter() for child in parent}
     for el in [e for e in root.iter() if e.get(SHOW) is not None]:
-        if el.get(KIND) != kind or _given(walk, kind, el.get(OF, "")):
+        if el.get(KIND) != kind or _given(walk, el.get(WHAT, "")):
             continue
-        box = _part_box(el)
+        box = part_box(el)
         parent = parents[el]
         where = list(parent).index(el)
         if box is not None:
@@ -240,7 +208,7 @@ def worksheet_svg(walk: Walkthrough, *, blank: str = "gradients", answers: bool 
             if number is None:
                 continue
             text = format_value(number)
-            boxed = this == kind and not _given(walk, this, str(i))
+            boxed = this == kind and not _given(walk, f"{this[0]}{i}")
             if boxed:
                 ET.SubElement(page, "rect", {"x": f"{columns[col] - 3:.2f}", "y": f"{y - 16:.2f}",
                                              "width": f"{CELL - 14:g}", "height": "16", "rx": "2",
@@ -262,25 +230,3 @@ def worksheet_source(walk: Walkthrough, *, blank: str = "gradients", answers: bo
     return dot.source + json.dumps({"blank": blank, "answers": answers, "paper": paper,
                                     "title": title, "statements": _statements(walk)},
                                    ensure_ascii=False, sort_keys=True)
-
-
-def convert(svg: str, format: str) -> bytes:
-    """A worksheet's SVG as ``svg``, ``pdf`` or ``png`` bytes (PDF and PNG through
-    rsvg-convert, the page size kept; PNG at 150 dots per inch)."""
-    if format not in FORMATS:
-        raise RenderError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
-    if format == "svg":
-        return svg.encode("utf-8")
-    tool = shutil.which("rsvg-convert")
-    if tool is None:
-        raise RenderError(MISSING_CONVERTER)
-    command = [tool, "-f", format]
-    if format == "png":
-        command += ["-d", str(PNG_DPI), "-p", str(PNG_DPI), "-b", "white"]
-    proc = subprocess.run(command, input=svg.encode("utf-8"), capture_output=True, timeout=120)
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"rsvg-convert could not convert the worksheet to {format}: "
-                          f"{detail[0] if detail else f'exit status {proc.returncode}'}")
-    return proc.stdout
-
