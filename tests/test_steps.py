@@ -15,10 +15,10 @@ import pytest
 
 import compgraph as cg
 from compgraph.cli import main
-from compgraph.drawing.film import HOT_COLOR, Film
+from compgraph.drawing.film import HOT_COLOR
 from compgraph.drawing.stepper import stepper
 from compgraph.drawing.worksheet import PAPERS, worksheet_svg
-from compgraph.steps import BACKWARD, FORWARD, friendly_inputs, walkthrough
+from compgraph.steps import FORWARD, friendly_inputs, walkthrough
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = ROOT / "examples" / "homework-graph.cg"

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..evaluate import Values
 from ..steps import walkthrough
-from .film import SHOW, WHAT, Film, part_box, strip_working, svg_text
+from .film import WHAT, Film, part_box, strip_working, svg_text, tagged_numbers
 from .format import MINUS, format_value, is_array
 from .stepper import HEADING_SIZE, MARGIN, framed, gradient_name, node_names, text_width
 
@@ -116,9 +116,8 @@ def diff_svg(values: Values, grads: Any, ref_values: Values, ref_grads: Any, *,
     graph = values.graph
     film = Film(walkthrough(graph, values, grads), **options)
     root = copy.deepcopy(film.root)
-    parents = {child: parent for parent in root.iter() for child in parent}
     counts = {"changed": 0, "flipped": 0}
-    for el in [e for e in root.iter() if e.get(SHOW) is not None]:
+    for parent, el in tagged_numbers(root):
         what = el.get(WHAT, "")
         before = _quantity(what, ref_values, ref_grads)
         after = _quantity(what, values, grads)
@@ -127,7 +126,6 @@ def diff_svg(values: Values, grads: Any, ref_values: Values, ref_grads: Any, *,
             continue
         counts[kind] += 1
         box = part_box(el)
-        parent = parents[el]
         if box is not None:
             x, y, w, h = box
             fill, stroke = MARKS[kind]

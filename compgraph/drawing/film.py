@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import re
 import xml.etree.ElementTree as ET
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from ..errors import RenderError
 from ..steps import FORWARD, Walkthrough
@@ -160,10 +160,6 @@ class Film:
 
     # --- pictures -----------------------------------------------------------------------
 
-    def node_group(self, i: int) -> ET.Element | None:
-        """The group drawing variable ``i`` (for tests and callers that add to a picture)."""
-        return self._var.get(i)
-
     def frame(self, step: int) -> ET.Element:
         """The picture after ``step`` steps (0: structure only): later numbers left out,
         the step's nodes and edges highlighted, its new numbers in bold."""
@@ -191,12 +187,6 @@ class Film:
             el.set("stroke-width", str(HOT_EDGE_WIDTH if edge else HOT_NODE_WIDTH))
             if edge and el.tag == "polygon":  # the arrowhead
                 el.set("fill", self.hot_color)
-
-    def map_parts(self, root: ET.Element, change: Callable[[ET.Element, ET.Element], None]) -> None:
-        """Call ``change(parent, part)`` for every tagged number in a copy of the drawing."""
-        parents = {child: parent for parent in root.iter() for child in parent}
-        for el in [e for e in root.iter() if e.get(SHOW) is not None]:
-            change(parents[el], el)
 
 
 # --- reading and writing SVG ------------------------------------------------------------------
@@ -226,6 +216,12 @@ def svg_text(root: ET.Element, *, standalone: bool = True) -> str:
     text = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + text + "\n"
             if standalone else text)
+
+
+def tagged_numbers(root: ET.Element) -> list[tuple[ET.Element, ET.Element]]:
+    """``(parent, number)`` for every tagged number in a copy of the drawing, in order."""
+    return [(parent, child) for parent in root.iter() for child in parent
+            if child.get(SHOW) is not None]
 
 
 def strip_working(root: ET.Element) -> None:

@@ -31,7 +31,7 @@ from ..ops import OPS
 from ..steps import FORWARD, Step, Walkthrough, walkthrough
 from .dot import to_dot
 from .film import Film, svg_text
-from .format import MINUS, format_value, is_array
+from .format import MINUS, SMALL_ARRAY, format_shape, format_value, is_array
 
 # How operators are written in the arithmetic (the picture's block labels, with a centred
 # dot for products as on a blackboard).
@@ -101,6 +101,14 @@ def gradient_name(name: str, anonymous: bool, output: str) -> str:
     return "".join(ch + "\u0305" for ch in name)
 
 
+def _result(v: Any) -> str:
+    """A value or gradient in arithmetic: a number, a small array's entries (``[1, −2]``),
+    or a large array's shape (``3×128 array``)."""
+    if is_array(v) and v.size > SMALL_ARRAY:
+        return f"{format_shape(v.shape)} array"
+    return format_value(v, shape=False)
+
+
 def _number(v: Any, first: bool = True) -> str:
     """A number in arithmetic: negatives in parentheses unless they lead."""
     text = format_value(v)
@@ -126,26 +134,28 @@ def step_text(walk: Walkthrough, step: Step, names: Sequence[str] | None = None)
     anonymous = not graph.labels[i]
     if step.phase == FORWARD:
         if node.kind == INPUT:
-            return f"{names[i]} = {format_value(step.value)}"
+            return f"{names[i]} = {_result(step.value)}"
         symbolic, _ = _expression(node.op, [(names[j], _precedence(graph, names, j))  # type: ignore[arg-type]
                                             for j in node.operands])
         head = symbolic if anonymous else f"{names[i]} = {symbolic}"
         if any(is_array(v) for v in step.operands) or is_array(step.value):
-            return f"{head} = {format_value(step.value)}"
+            return f"{head} = {_result(step.value)}"
         numbers, _ = _expression(node.op, [  # type: ignore[arg-type]
             (_number(v, k == 0 and node.op in _INFIX), _ATOM)
             for k, v in enumerate(step.operands)])
-        return f"{head} = {numbers} = {format_value(step.value)}"
+        return f"{head} = {numbers} = {_result(step.value)}"
     bar = gradient_name(names[i], anonymous, graph.output_name)
     if step.seed:
         return f"{bar} = {format_value(step.value)} (the seed: ∂{names[i]}/∂{names[i]})"
     parts = []
     for term in step.terms:
         if term.local is None or is_array(term.upstream) or is_array(term.local):
-            parts.append(format_value(term.carried))
+            parts.append(_result(term.carried))
         else:
             parts.append(f"{_factor(term.upstream)}·{_factor(term.local)}")
-    return f"{bar} = {' + '.join(parts)} = {format_value(step.value)}"
+    if len(parts) == 1 and is_array(step.value):  # one edge brings it all: say it once
+        return f"{bar} = {parts[0]}"
+    return f"{bar} = {' + '.join(parts)} = {_result(step.value)}"
 
 
 def _precedence(graph: Graph, names: Sequence[str], j: int) -> int:

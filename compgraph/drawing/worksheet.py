@@ -29,7 +29,7 @@ from ..errors import RenderError
 from ..graph import INPUT
 from ..steps import Walkthrough
 from .dot import to_dot
-from .film import KIND, SHOW, WHAT, Film, part_box, strip_working, svg_text
+from .film import KIND, WHAT, Film, part_box, strip_working, svg_text, tagged_numbers
 from .format import format_value
 from .stepper import _expression, _precedence, node_names
 
@@ -73,12 +73,10 @@ def _graph_with_boxes(film: Film, kind: str, answers: bool) -> ET.Element:
     its answer in it."""
     walk = film.walk
     root = copy.deepcopy(film.root)
-    parents = {child: parent for parent in root.iter() for child in parent}
-    for el in [e for e in root.iter() if e.get(SHOW) is not None]:
+    for parent, el in tagged_numbers(root):
         if el.get(KIND) != kind or _given(walk, el.get(WHAT, "")):
             continue
         box = part_box(el)
-        parent = parents[el]
         where = list(parent).index(el)
         if box is not None:
             parent.insert(where, _box(*box, fill="white" if not answers else film.colors["background"]))
