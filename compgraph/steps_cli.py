@@ -95,9 +95,7 @@ def run_steps(args: argparse.Namespace) -> int:
         raise cli.UsageError(f"-o {out}: the HTML stepper is one file; name it FILE.html")
     stepper = Stepper(walkthrough(graph, values), title=args.title, **_options(args))
     if fmt == "html":
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(stepper.write_html(path))
+        print(stepper.write_html(out))
     else:
         for path in stepper.write_frames(out):
             print(path)
@@ -138,10 +136,7 @@ def run_worksheet(args: argparse.Namespace) -> int:
         print(f"note: no -o given, writing {out}", file=sys.stderr)
     svg = worksheet_svg(walkthrough(graph, values), blank=args.blank, answers=args.answers,
                         paper=args.paper, title=args.title, **_options(args))
-    data = convert(svg, fmt)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    print(write_atomic(path, data))
+    print(write_atomic(out, convert(svg, fmt)))
     return cli.EXIT_OK
 
 
@@ -203,8 +198,5 @@ def run_diff(args: argparse.Namespace) -> int:
     if out is None:
         out = f"{_stem(args, graph)}-diff.{fmt}"
         print(f"note: no -o given, writing {out}", file=sys.stderr)
-    data = convert(svg, fmt)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    print(write_atomic(path, data))
+    print(write_atomic(out, convert(svg, fmt)))
     return cli.EXIT_OK

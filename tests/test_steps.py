@@ -138,8 +138,9 @@ def positions(svg: str) -> tuple[tuple, dict[str, tuple[float, float]]]:
         name = g.get("data-cg")
         if not name or "->" in name:
             continue
-        shape = next((el for el in g if el.tag in (f"{SVG}ellipse", f"{SVG}path",
-                                                     f"{SVG}polygon")), None)
+        shapes = [el for el in g.iter() if el.tag in (f"{SVG}ellipse", f"{SVG}path",
+                                                       f"{SVG}polygon")]
+        shape = next((el for el in shapes if el.tag == f"{SVG}ellipse"), shapes[0] if shapes else None)
         if shape is None:
             continue
         if shape.tag == f"{SVG}ellipse":
@@ -156,7 +157,7 @@ def highlighted(svg: str) -> set[str]:
     root = ET.fromstring(svg)
     return {g.get("data-cg") for g in root.iter(f"{SVG}g")
             if g.get("data-cg") and "->" not in g.get("data-cg")
-            and any(el.get("stroke") == HOT_COLOR["light"] for el in g)}
+            and any(el.get("stroke") == HOT_COLOR["light"] for el in g.iter())}
 
 
 @pytest.mark.needs_dot
@@ -368,3 +369,13 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, argv: list[str], messa
 def test_steps_and_worksheet_are_listed_in_help() -> None:
     code, out, _ = run("--help")
     assert code == 0 and "steps" in out and "worksheet" in out
+
+
+@pytest.mark.needs_dot
+def test_a_missing_folder_is_named_not_made(tmp_path: Path) -> None:
+    for argv in (["steps", "w = x*y", "--at", "x=1,y=2", "-o", str(tmp_path / "no" / "frames/")],
+                 ["steps", "w = x*y", "--at", "x=1,y=2", "-o", str(tmp_path / "no" / "w.html")],
+                 ["worksheet", "w = x*y", "--at", "x=1,y=2", "-o", str(tmp_path / "no" / "w.svg")]):
+        code, _, err = run(*argv)
+        assert code == 1 and f"{tmp_path / 'no'} does not exist" in err
+    assert not (tmp_path / "no").exists()

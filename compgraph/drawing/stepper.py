@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..errors import RenderError
 from ..evaluate import Values
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
@@ -266,14 +267,18 @@ class Stepper:
         return widest + 2 * MARGIN
 
     def write_frames(self, folder: str | Path) -> list[Path]:
-        """Write ``step-01.svg`` ... into ``folder`` (made if missing), atomically each;
-        older frames of a longer walkthrough left there are removed. Returns the paths."""
+        """Write ``step-01.svg`` ... into ``folder`` (made if missing, inside a folder that
+        exists), atomically each; older frames of a longer walkthrough left there are
+        removed. Returns the paths."""
         from .files import write_atomic
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        digits = max(2, len(str(len(self))))
+        if not folder.parent.is_dir():
+            raise RenderError(f"cannot write the frames into {folder}: the folder "
+                              f"{folder.parent} does not exist")
         texts = self.frames()  # everything drawn before anything is written
+        folder.mkdir(exist_ok=True)
+        digits = max(2, len(str(len(self))))
         paths = [write_atomic(folder / f"step-{n:0{digits}d}.svg", t.encode("utf-8"))
                  for n, t in enumerate(texts, 1)]
         keep = {p.name for p in paths}
