@@ -20,7 +20,15 @@ from .parser import parse
 from .steps import friendly_inputs, training_step, walkthrough
 
 STEP_FORMATS = ("svg", "html")
-SHEET_FORMATS = ("svg", "pdf", "png")
+SHEET_FORMATS = ("svg", "pdf", "png")  # worksheets and diffs: SVG, or made from it
+
+
+def _encoded(svg: str, fmt: str) -> bytes:
+    """A page compgraph finished in SVG, as ``svg``, ``pdf`` or ``png`` bytes."""
+    from .drawing.convert import convert
+
+    data = svg.encode("utf-8")
+    return data if fmt == "svg" else convert(data, fmt)
 
 
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -117,7 +125,6 @@ def load_for_sheet(args: argparse.Namespace) -> tuple[Graph, Values]:
 def run_worksheet(args: argparse.Namespace) -> int:
     from . import cli
     from .drawing.files import write_atomic
-    from .drawing.convert import convert
     from .drawing.worksheet import worksheet_svg
 
     fmt = args.format
@@ -136,7 +143,7 @@ def run_worksheet(args: argparse.Namespace) -> int:
         print(f"note: no -o given, writing {out}", file=sys.stderr)
     svg = worksheet_svg(walkthrough(graph, values), blank=args.blank, answers=args.answers,
                         paper=args.paper, title=args.title, **_options(args))
-    print(write_atomic(out, convert(svg, fmt)))
+    print(write_atomic(out, _encoded(svg, fmt)))
     return cli.EXIT_OK
 
 
@@ -158,7 +165,6 @@ def add_diff_options(p: argparse.ArgumentParser) -> None:
 def run_diff(args: argparse.Namespace) -> int:
     from . import cli
     from .differentiate import backward
-    from .drawing.convert import FORMATS, convert
     from .drawing.files import write_atomic
     from .drawing.diff import diff_svg
 
@@ -171,7 +177,7 @@ def run_diff(args: argparse.Namespace) -> int:
     fmt = args.format
     if args.out is not None and fmt is None:
         fmt = Path(args.out).suffix.lstrip(".").lower()
-    if fmt is not None and fmt not in FORMATS:
+    if fmt is not None and fmt not in SHEET_FORMATS:
         raise cli.UsageError(f"the diff view is drawn as SVG (or PDF or PNG made from it), not "
                              f"{fmt!r}: its marks are added to the drawing; use .svg, .pdf or .png")
     graph, values = cli.load(args)
@@ -198,5 +204,5 @@ def run_diff(args: argparse.Namespace) -> int:
     if out is None:
         out = f"{_stem(args, graph)}-diff.{fmt}"
         print(f"note: no -o given, writing {out}", file=sys.stderr)
-    print(write_atomic(out, convert(svg, fmt)))
+    print(write_atomic(out, _encoded(svg, fmt)))
     return cli.EXIT_OK

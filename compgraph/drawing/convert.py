@@ -1,44 +1,42 @@
-"""SVG pages made by compgraph itself (worksheets, diffs) as PDF or PNG, through rsvg-convert.
+"""PNG and PDF from a finished SVG, by librsvg's ``rsvg-convert``.
 
-Graphviz draws its own PNG and PDF, but a page that compgraph finished in SVG (boxes to
-fill in, marks, caption bands) exists only as SVG; librsvg converts it, keeping the page
-size. PNG is written at 150 dots per inch, on white.
+Pages that compgraph finishes in SVG itself (worksheets with boxes to fill in, diffs with
+their marks and caption band) exist only as SVG; librsvg converts them, keeping the page
+size. Same interface as the converter the pictures' PNG and PDF are moving to.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 from ..errors import RenderError
 
-FORMATS = ("svg", "pdf", "png")
-PNG_DPI = 150
+CONVERTER = "rsvg-convert"
+DPI = 96
 
-MISSING_CONVERTER = ("writing this picture as PDF or PNG needs rsvg-convert (Debian/Ubuntu: "
-                     "apt-get install librsvg2-bin; macOS: brew install librsvg); or write "
-                     "SVG (-o FILE.svg)")
+MISSING_CONVERTER = (
+    "PNG and PDF are made from the SVG by librsvg's `rsvg-convert`, which was not found on "
+    "PATH; install it (Debian/Ubuntu: sudo apt-get install librsvg2-bin; macOS: brew "
+    "install librsvg) or write SVG")
 
 
-def convert(svg: str, format: str) -> bytes:
-    """``svg`` as ``svg``, ``pdf`` or ``png`` bytes.
-
-    >>> convert("<svg/>", "svg")
-    b'<svg/>'
-    """
-    if format not in FORMATS:
-        raise RenderError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
-    if format == "svg":
-        return svg.encode("utf-8")
-    tool = shutil.which("rsvg-convert")
-    if tool is None:
+def convert(svg: bytes, format: str) -> bytes:
+    """The picture ``svg`` (SVG bytes) as ``png`` or ``pdf`` bytes."""
+    if format not in ("png", "pdf"):
+        raise RenderError(f"cannot convert SVG to {format!r}; choose one of: png, pdf")
+    exe = shutil.which(CONVERTER)
+    if exe is None:
         raise RenderError(MISSING_CONVERTER)
-    command = [tool, "-f", format]
-    if format == "png":
-        command += ["-d", str(PNG_DPI), "-p", str(PNG_DPI), "-b", "white"]
-    proc = subprocess.run(command, input=svg.encode("utf-8"), capture_output=True, timeout=120)
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"rsvg-convert could not convert the picture to {format}: "
-                          f"{detail[0] if detail else f'exit status {proc.returncode}'}")
-    return proc.stdout
+    cmd = [exe, "--format", format, "--dpi-x", str(DPI), "--dpi-y", str(DPI)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    try:
+        done = subprocess.run(cmd, input=svg, capture_output=True, env=env, check=False)
+    except OSError as err:
+        raise RenderError(f"{CONVERTER} could not be run: {err.strerror or err}") from None
+    if done.returncode != 0 or not done.stdout:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = lines[0] if lines else f"exit status {done.returncode}"
+        raise RenderError(f"{CONVERTER} failed to convert the picture to {format}: {detail}")
+    return done.stdout
