@@ -28,20 +28,25 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def marked(svg: str) -> dict[str, list[tuple[str, str]]]:
-    """The numbers of a diff picture by mark: (text, tooltip) under each box colour."""
+    """The numbers of a diff picture by mark: (text, tooltip) under each box colour. A
+    number is a text, or an annotation group of texts; a marked one follows its box."""
     root = ET.fromstring(svg)
     found: dict[str, list[tuple[str, str]]] = {"changed": [], "flipped": [], "plain": []}
     for parent in root.iter():
+        if "annotation" in parent.get("class", ""):
+            continue  # its texts are read with the group
         children = list(parent)
         for k, el in enumerate(children):
-            if el.tag != f"{SVG}text" or el.get("font-size") is None:
+            number = (el.tag == f"{SVG}text" and el.get("fill")) or "annotation" in el.get("class", "")
+            if not number:
                 continue
             before = children[k - 1] if k else None
             kind = "plain"
             if before is not None and before.tag == f"{SVG}rect" and before.get("rx") == "2.5":
                 kind = next(name for name, (fill, _) in MARKS.items() if before.get("fill") == fill)
             tip = el.find(f"{SVG}title")
-            found[kind].append(("".join(t for t in [el.text] if t), tip.text if tip is not None else ""))
+            text = "".join(t.text or "" for t in el.iter(f"{SVG}text")).strip()
+            found[kind].append((text, tip.text if tip is not None else ""))
     return found
 
 

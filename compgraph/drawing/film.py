@@ -20,8 +20,8 @@ id in ``data-cg``.
 >>> from compgraph.steps import walkthrough
 >>> g = parse("w = x*y")
 >>> film = Film(walkthrough(g, evaluate(g, x=2, y=3)))
->>> [(p.text, p.get("data-show")) for p in film.parts  # x's gradient, y = 3, at step 6
-...  if p.get("data-q") == "g0"]
+>>> [("".join(p.itertext()).strip(), p.get("data-show"))  # x's gradient, y = 3, at step 6
+...  for p in film.parts if p.get("data-q") == "g0"]
 [('3', '6')]
 >>> ">6<" in svg_text(film.frame(2)), ">6<" in svg_text(film.frame(3))  # w = 6 at step 3
 (False, True)
