@@ -126,6 +126,14 @@ def test_negative_numbers_and_functions_read_right() -> None:
     assert "ȳ = (−0.1413)·(−1) = 0.1413" in texts
 
 
+def test_parameters_subscripts_and_constant_arrays_are_written_as_in_the_language() -> None:
+    g = cg.parse("L = cross_entropy(softmax(z), [0, 1, 0]) + (x + y)[0]*2 + sum(W, axis=0)[1]")
+    texts = stepper(g, cg.evaluate(g, z=[1, 2, 3], x=[1, 2], y=[3, 4], W=[[1, 2], [3, 4]])).texts
+    assert "(x + y)[0] = 4" in texts and "sum(W, axis=0) = [4, 6]" in texts
+    assert "cross_entropy(softmax(z), [0, 1, 0]) = 1.218" in texts
+    assert "W̄ = [[0, 1], [0, 1]]" in texts
+
+
 # --- frames --------------------------------------------------------------------------------------
 
 def positions(svg: str) -> tuple[tuple, dict[str, tuple[float, float]]]:

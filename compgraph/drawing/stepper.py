@@ -28,7 +28,7 @@ from typing import Any, Sequence
 from ..errors import RenderError
 from ..evaluate import Values
 from ..graph import CONST, INPUT, Graph
-from ..ops import OPS
+from ..ops import OPS, call_text
 from ..steps import FORWARD, Step, Walkthrough, walkthrough
 from .dot import to_dot
 from .film import Film, svg_text
@@ -56,7 +56,7 @@ def node_names(graph: Graph) -> list[str]:
     for node in graph.nodes:
         label = graph.labels[node.id]
         if node.kind == CONST:
-            text = format_value(node.value)
+            text = format_value(node.value, shape=False)
             names.append(text)
             precedence.append(3 if text.startswith(MINUS) else _ATOM)
         elif label:
@@ -64,14 +64,16 @@ def node_names(graph: Graph) -> list[str]:
             precedence.append(_ATOM)
         else:
             args = [(names[j], precedence[j]) for j in node.operands]
-            text, p = _expression(node.op, args)  # type: ignore[arg-type]
+            text, p = _expression(node.op, args, node.params)  # type: ignore[arg-type]
             names.append(text)
             precedence.append(p)
     return names
 
 
-def _expression(op: str, args: Sequence[tuple[str, int]]) -> tuple[str, int]:
-    """``op`` applied to operand texts of known precedence, parenthesised where needed."""
+def _expression(op: str, args: Sequence[tuple[str, int]],
+                params: Sequence[tuple[str, Any]] = ()) -> tuple[str, int]:
+    """``op`` applied to operand texts of known precedence, parenthesised where needed;
+    ``params`` are the node's static parameters (``axis=0``, a subscript)."""
     record = OPS[op]
     if op in _INFIX and len(args) == 2:
         p = record.precedence
@@ -86,7 +88,10 @@ def _expression(op: str, args: Sequence[tuple[str, int]]) -> tuple[str, int]:
     if op == "neg":
         (a, pa), = args
         return f"{MINUS}{a if pa >= 3 else f'({a})'}", 3
-    return f"{op}({', '.join(a for a, _ in args)})", _ATOM
+    if op == "index":  # a subscript binds tightest: (x + y)[0]
+        (a, pa), = args
+        return call_text(op, [a if pa >= _ATOM else f"({a})"], dict(params)), _ATOM
+    return call_text(op, [a for a, _ in args], dict(params)), _ATOM
 
 
 def gradient_name(name: str, anonymous: bool, output: str) -> str:
@@ -137,13 +142,13 @@ def step_text(walk: Walkthrough, step: Step, names: Sequence[str] | None = None)
         if node.kind == INPUT:
             return f"{names[i]} = {_result(step.value)}"
         symbolic, _ = _expression(node.op, [(names[j], _precedence(graph, names, j))  # type: ignore[arg-type]
-                                            for j in node.operands])
+                                            for j in node.operands], node.params)
         head = symbolic if anonymous else f"{names[i]} = {symbolic}"
         if any(is_array(v) for v in step.operands) or is_array(step.value):
             return f"{head} = {_result(step.value)}"
         numbers, _ = _expression(node.op, [  # type: ignore[arg-type]
             (_number(v, k == 0 and node.op in _INFIX), _ATOM)
-            for k, v in enumerate(step.operands)])
+            for k, v in enumerate(step.operands)], node.params)
         return f"{head} = {numbers} = {_result(step.value)}"
     bar = gradient_name(names[i], anonymous, graph.output_name)
     if step.seed:

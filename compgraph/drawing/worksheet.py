@@ -103,7 +103,7 @@ def _statements(walk: Walkthrough) -> list[str]:
             continue
         seen[binding.node] = binding.name
         text, _ = _expression(node.op, [(names[j], _precedence(graph, names, j))  # type: ignore[arg-type]
-                                        for j in node.operands])
+                                        for j in node.operands], node.params)
         lines.append(f"{binding.name} = {text}")
     return lines
 
