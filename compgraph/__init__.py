@@ -21,6 +21,7 @@ from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS, Op
 from .parser import parse
+from .steps import walkthrough
 from .version import __version__
 
 
@@ -29,13 +30,13 @@ __all__ = [
     "GraphvizMissingError", "InputError", "Node", "OPS", "Op", "ParseError", "Program",
     "RenderError", "ShapeWarning", "Tangents", "Values", "Var", "backward", "check_gradients",
     "evaluate", "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse",
-    "render", "tangents", "to_dot", "to_networkx",
+    "render", "stepper", "tangents", "to_dot", "to_networkx", "walkthrough",
 ]
 
 # Rendering and export pull in graphviz and networkx: import them on first use only, so
 # that evaluating from the command line stays as fast as importing numpy.
 _LAZY = {"to_dot": "compgraph.drawing", "render": "compgraph.drawing",
-         "to_networkx": "compgraph.export"}
+         "stepper": "compgraph.drawing.stepper", "to_networkx": "compgraph.export"}
 
 
 def __getattr__(name: str) -> Any:

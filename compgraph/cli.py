@@ -280,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="FILE", help="output file; the format is its suffix")
     p.add_argument("--format", choices=("svg", "png", "pdf", "dot"),
                    help="output format (dot without -o prints to standard output)")
-    p.add_argument("--view", default="forward", choices=("forward", "backward", "both", "tangent"),
-                   help="what to draw (default: forward)")
+    p.add_argument("--view", default="forward",
+                   choices=("forward", "backward", "both", "tangent", "diff"),
+                   help="what to draw (default: forward); diff: against another evaluation")
     p.add_argument("--wrt", metavar="NAME", help="the input whose tangents the tangent view shows")
     p.add_argument("--edge-labels", choices=("gradient", "local", "both"), default="gradient",
                    help="backward view: what gradient edges show (default: gradient)")
@@ -301,7 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forward view: draw the structure only, without values")
     p.add_argument("--open", action="store_true", dest="open_viewer",
                    help="open the written file with the system viewer")
+    from .steps_cli import add_diff_options
+
+    add_diff_options(p)
     p.set_defaults(func=cmd_render)
+
+    from .steps_cli import register as register_steps  # steps, worksheet
+
+    register_steps(sub, _common)
 
     p = sub.add_parser("plot", help="plot one-input functions and their derivatives")
     p.add_argument("programs", nargs="+", metavar="PROGRAM",

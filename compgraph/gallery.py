@@ -20,6 +20,8 @@ from .evaluate import evaluate
 from .parser import parse
 
 VIEWS = ("forward", "backward", "both", "tangent")
+# Backprop step by step (frames, an HTML stepper) and a worksheet with its key, for these.
+WALKTHROUGHS = ("homework-graph",)
 ACTIVATIONS = ("gelu(x)", "leaky_relu(x, 0.1)", "relu(x)", "tanh(x)")
 DOT_HASH = "compgraph-dot-sha256"
 
@@ -73,8 +75,55 @@ def svg_stamp(svg_text: str) -> str | None:
     return svg_text[start + len(marker):svg_text.find(" -->", start)]
 
 
+def stamped_html(page: str, source: str) -> bytes:
+    """An HTML page with the hash of what it was made from, in a comment after its doctype."""
+    head, sep, rest = page.partition("\n")
+    return f"{head}{sep}<!-- {DOT_HASH}: {dot_hash(source)} -->\n{rest}".encode("utf-8")
+
+
 def examples(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.cg"))
+
+
+def walkthrough_sources(path: Path) -> dict[str, str]:
+    """The step-by-step pictures of one example, as their paths under ``renders/`` and what
+    each is made from (no Graphviz needed): one frame per step in ``steps/NAME/``, the HTML
+    stepper ``steps/NAME.html``, and in ``worksheets/`` the worksheet and its answer key."""
+    from .drawing.stepper import stepper_source
+    from .drawing.worksheet import worksheet_source
+    from .steps import walkthrough
+
+    graph = parse(path.read_text(encoding="utf-8"))
+    walk = walkthrough(graph, evaluate(graph))
+    source = stepper_source(walk)
+    digits = max(2, len(str(len(walk))))
+    out = {f"steps/{path.stem}/step-{n:0{digits}d}.svg": source for n in range(1, len(walk) + 1)}
+    out[f"steps/{path.stem}.html"] = source
+    for answers in (False, True):
+        name = f"worksheets/{path.stem}-worksheet{'-answers' if answers else ''}.svg"
+        out[name] = worksheet_source(walk, answers=answers)
+    return out
+
+
+def walkthrough_pictures(path: Path) -> list[tuple[str, bytes]]:
+    """The files of :func:`walkthrough_sources`, drawn and stamped."""
+    from .drawing.stepper import Stepper
+    from .drawing.worksheet import worksheet_svg
+    from .steps import walkthrough
+
+    graph = parse(path.read_text(encoding="utf-8"))
+    walk = walkthrough(graph, evaluate(graph))
+    stepper = Stepper(walk)
+    sources = walkthrough_sources(path)
+    names = list(sources)
+    drawn = [frame.encode("utf-8") for frame in stepper.frames()]
+    out = [(name, stamped_svg(svg, sources[name])) for name, svg in zip(names, drawn)]
+    html = names[len(drawn)]
+    out.append((html, stamped_html(stepper.html(), sources[html])))
+    for name, answers in zip(names[len(drawn) + 1:], (False, True)):
+        svg = worksheet_svg(walk, answers=answers).encode("utf-8")
+        out.append((name, stamped_svg(svg, sources[name])))
+    return out
 
 
 def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
@@ -92,6 +141,18 @@ def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
                 continue
             write_atomic(target, stamped_svg(pipe(dot, "svg"), dot.source))
             yield str(target)
+    for stem in WALKTHROUGHS:
+        pictures = walkthrough_pictures(examples_dir / f"{stem}.cg")
+        folder = renders_dir / "steps" / stem
+        folder.mkdir(parents=True, exist_ok=True)
+        (renders_dir / "worksheets").mkdir(parents=True, exist_ok=True)
+        written = set()
+        for name, data in pictures:
+            written.add(write_atomic(renders_dir / name, data))
+            yield str(renders_dir / name)
+        for old in folder.glob("*.svg"):  # frames of an older, longer walkthrough
+            if old not in written:
+                old.unlink()
     target = renders_dir / "activation-derivatives.svg"
     try:
         draw([sample(p) for p in ACTIVATIONS], str(target))

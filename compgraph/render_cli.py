@@ -31,6 +31,12 @@ def run_render(args: argparse.Namespace,
     from . import cli
     from .drawing import pipe, to_dot, write_atomic
 
+    if args.view == "diff":
+        from .steps_cli import run_diff
+
+        return run_diff(args)
+    if args.against is not None or args.train_step is not None:
+        raise cli.UsageError("--against and --train-step belong to the diff view: add --view diff")
     values = grads = tans = local = None
     try:
         graph, values = load(args)

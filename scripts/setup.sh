@@ -2,6 +2,8 @@
 # Installs what compgraph needs and is missing, then prints the Python to run it with.
 #
 #   - Graphviz's `dot` binary (apt-get on Debian/Ubuntu, with sudo when not root);
+#   - chromium (the tests open the HTML stepper in it) and rsvg-convert (worksheets as PDF
+#     or PNG), when missing and apt-get can install them;
 #   - a virtual environment of the project's own, .venv/ in the repository (unless one is
 #     already active), so that a stock python3 that is externally managed (PEP 668) is never
 #     written into; Debian's python3-venv is installed with apt-get when it is missing;
@@ -34,6 +36,17 @@ if ! command -v dot >/dev/null 2>&1; then
     say "  https://graphviz.org/download/), then run this again."
     exit 1
   fi
+fi
+
+# --- for the tests and worksheets: chromium, rsvg-convert ------------------------------------
+# The suite drives the HTML stepper in a real browser (tests/test_stepper_browser.py skips,
+# saying so, where none can be installed); worksheets as PDF or PNG go through rsvg-convert.
+# Neither is needed to render the examples, so a failed install is a note, not an error.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  apt_install chromium || say "chromium could not be installed: the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)"
+fi
+if ! command -v rsvg-convert >/dev/null 2>&1; then
+  apt_install librsvg2-bin || say "rsvg-convert could not be installed: worksheets can be written as SVG only (Debian/Ubuntu: sudo apt-get install librsvg2-bin; macOS: brew install librsvg)"
 fi
 
 # --- the Python environment ---------------------------------------------------------------

@@ -63,3 +63,57 @@ def test_homework_backward_shows_the_numbers() -> None:
     dot, _ = example_dot(ROOT / "examples" / "homework-graph.cg", "backward")
     for number in ("224", "292", "120", "60", "28", "32"):
         assert number in dot.source
+
+
+# --- backprop step by step: frames, the HTML stepper, a worksheet and its key ----------------
+
+from compgraph.gallery import WALKTHROUGHS, walkthrough_sources  # noqa: E402
+
+
+@pytest.mark.parametrize("stem", WALKTHROUGHS)
+def test_step_pictures_are_current(stem: str) -> None:
+    sources = walkthrough_sources(ROOT / "examples" / f"{stem}.cg")
+    assert len([n for n in sources if n.startswith(f"steps/{stem}/")]) >= 2
+    for name, source in sources.items():
+        target = RENDERS / name
+        assert target.exists(), f"{target} is missing: run bash scripts/render-examples.sh"
+        text = target.read_text(encoding="utf-8")
+        assert svg_stamp(text) == dot_hash(source), (
+            f"{target} is stale: run bash scripts/render-examples.sh and commit renders/")
+        if name.endswith(".svg"):
+            ET.fromstring(text)
+
+
+@pytest.mark.parametrize("stem", WALKTHROUGHS)
+def test_no_stray_step_pictures(stem: str) -> None:
+    expected = set(walkthrough_sources(ROOT / "examples" / f"{stem}.cg"))
+    present = {p.relative_to(RENDERS).as_posix() for folder in ("steps", "worksheets")
+               for p in (RENDERS / folder).rglob("*") if p.is_file()}
+    everyone = set().union(*(walkthrough_sources(ROOT / "examples" / f"{s}.cg")
+                             for s in WALKTHROUGHS))
+    assert expected <= present
+    assert not present - everyone, f"stray step pictures: {sorted(present - everyone)}"
+
+
+# Attributes that hold coordinates and sizes: a number in them (an arrowhead at x = 292.9)
+# is geometry, not an answer written on the sheet.
+GEOMETRY = {"x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "rx", "ry", "width", "height",
+            "points", "d", "transform", "viewBox", "font-size", "stroke-width"}
+
+
+def written(svg: str) -> list[str]:
+    """Everything an SVG writes: its texts and titles, and every attribute that is not
+    geometry (comments, such as the stamp's hash, are not shown)."""
+    root = ET.fromstring(svg)
+    out: list[str] = []
+    for el in root.iter():
+        out += [t for t in (el.text, el.tail) if t and t.strip()]
+        out += [v for k, v in el.attrib.items() if k not in GEOMETRY]
+    return out
+
+
+def test_committed_worksheet_keeps_its_answers_to_the_key() -> None:
+    blank = (RENDERS / "worksheets" / "homework-graph-worksheet.svg").read_text(encoding="utf-8")
+    key = (RENDERS / "worksheets" / "homework-graph-worksheet-answers.svg").read_text(encoding="utf-8")
+    assert not [t for t in written(blank) if "292" in t or "120" in t]
+    assert "292" in written(key)

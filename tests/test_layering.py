@@ -1,8 +1,8 @@
 """The one-way layers of style.md principle 6, read from the imports of every module.
 
 core (errors, ops, graph) → language (lexer, parser, builder) → evaluation (evaluate,
-differentiate) → rendering/export (drawing/*, export, plot) → command line (cli,
-render_cli, __main__). A module imports only its own layer or lower ones; only rendering
+differentiate, steps) → rendering/export (drawing/*, export, plot) → command line (cli,
+render_cli, steps_cli, __main__). A module imports only its own layer or lower ones; only rendering
 and above may import graphviz, networkx or matplotlib. ``compgraph/__init__.py`` is exempt
 but must import rendering and export lazily.
 """
@@ -25,8 +25,10 @@ LAYER_OF = {
     "compgraph.errors": "core", "compgraph.version": "core", "compgraph.ops": "core", "compgraph.graph": "core",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
+    "compgraph.steps": "evaluation",
     "compgraph.drawing": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
     "compgraph.cli": "command line", "compgraph.render_cli": "command line",
+    "compgraph.steps_cli": "command line",
     "compgraph.__main__": "command line",
     # the main job (`python -m compgraph.gallery`): an entry point that renders the examples
     "compgraph.gallery": "command line",
