@@ -41,8 +41,11 @@ fi
 # --- for the tests and worksheets: chromium, rsvg-convert ------------------------------------
 # The suite drives the HTML stepper in a real browser (tests/test_stepper_browser.py skips,
 # saying so, where none can be installed); worksheets as PDF or PNG go through rsvg-convert.
-# Neither is needed to render the examples, so a failed install is a note, not an error.
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+# Neither is needed to render the examples, so a failed install is a note, not an error;
+# chromium is installed only for the tests (scripts/test.sh passes --for-tests).
+FOR_TESTS=0
+[ "${1:-}" = "--for-tests" ] && FOR_TESTS=1
+if [ "$FOR_TESTS" = 1 ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   apt_install chromium || say "chromium could not be installed: the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)"
 fi
 if ! command -v rsvg-convert >/dev/null 2>&1; then

@@ -3,5 +3,5 @@
 # included) in the project's environment. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=$(bash scripts/setup.sh)
+PY=$(bash scripts/setup.sh --for-tests)
 exec "$PY" -m pytest "$@"
