@@ -7,7 +7,14 @@ tangents are separate mappings computed from a graph (``compgraph.evaluate``,
 ``compgraph.differentiate``); the graph itself never changes.
 
 Graphs are built by :class:`GraphBuilder`, which the language parser and the Python
-builder both use. ``build()`` renumbers nodes canonically (statements in order, each
+builder both use.
+
+Calls of user-defined functions (``def``) are inlined: the graph stays a flat DAG of
+registry operators, and :attr:`Graph.calls` records each call (``linear#1``: the first
+call of ``linear``) with the nodes its body made, so that pictures can draw a call as a
+labelled cluster. Names bound inside a body are local to it: they are not the program's
+variables (not in :attr:`Graph.latest`, nor in the values and gradients by name), and
+:meth:`Graph.local_name` gives them for pictures. ``build()`` renumbers nodes canonically (statements in order, each
 statement's expression post-order, operands left to right), so the same computation gives
 an equal graph however it was written down.
 
@@ -107,6 +114,24 @@ class Binding:
     span: tuple[int, int] | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One call of a user-defined function, inlined into the graph.
+
+    ``id`` is ``name#k`` for the k-th call of function ``name`` in the program (calls
+    made inside other calls count too, in the order they are inlined); ``parent`` is the
+    index in :attr:`Graph.calls` of the call this one sits in, -1 at the top level;
+    ``args`` are the argument nodes, ``result`` the node of its ``return``.
+    """
+
+    id: str
+    function: str
+    parent: int
+    args: tuple[int, ...]
+    result: int
+    span: tuple[int, int] | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True, eq=False)
 class Graph:
     """A computational graph: nodes in topological order, named bindings, one output."""
@@ -116,6 +141,13 @@ class Graph:
     output: int
     output_name: str
     source: str | None = None
+    # Inlined calls of user-defined functions; per node, the index of the innermost call
+    # that made it (-1: the top level), and names local to a body. Both per-node tuples are
+    # empty when the program has no calls. Like spans, they do not take part in equality:
+    # a program written with ``def`` equals the same program written out.
+    calls: tuple[Call, ...] = ()
+    node_calls: tuple[int, ...] = ()
+    local_names: tuple[str | None, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and self.nodes == other.nodes
@@ -224,7 +256,8 @@ class Graph:
         if name is None or name == self.output_name:
             return self
         node = self.node(name)
-        return Graph(self.nodes, self.bindings, node.id, name, self.source)
+        return Graph(self.nodes, self.bindings, node.id, name, self.source, self.calls,
+                     self.node_calls, self.local_names)
 
     def cut(self, name: str) -> "Graph":
         """The same graph with the newest node of ``name`` turned into an input (a leaf).
@@ -255,6 +288,45 @@ class Graph:
     def label(self, i: int) -> str | None:
         return self.labels[i]
 
+    # --- inlined calls of user-defined functions ----------------------------------------
+
+    def call_of(self, i: int) -> Call | None:
+        """The innermost call whose body made node ``i`` (``None`` at the top level).
+
+        >>> from compgraph.parser import parse
+        >>> g = parse("def f(x):\\n    y = 3*x\\n    return y\\nz = f(u) + 1")
+        >>> [(n.op, g.call_of(n.id) and g.call_of(n.id).id) for n in g.nodes if n.kind == "op"]
+        [('mul', 'f#1'), ('add', None)]
+        """
+        if not self.node_calls:
+            return None
+        k = self.node_calls[i]
+        return None if k < 0 else self.calls[k]
+
+    def call_path(self, i: int) -> tuple[str, ...]:
+        """The calls node ``i`` sits in, outermost first: ``("net#1", "linear#2")``."""
+        k = self.node_calls[i] if self.node_calls else -1
+        path: list[str] = []
+        while k >= 0:
+            path.append(self.calls[k].id)
+            k = self.calls[k].parent
+        return tuple(reversed(path))
+
+    @cached_property
+    def call_members(self) -> tuple[tuple[int, ...], ...]:
+        """Per call (indexed like :attr:`calls`), the nodes its body made directly (the
+        nodes of calls nested in it belong to those)."""
+        members: list[list[int]] = [[] for _ in self.calls]
+        for i, k in enumerate(self.node_calls):
+            if k >= 0:
+                members[k].append(i)
+        return tuple(tuple(m) for m in members)
+
+    def local_name(self, i: int) -> str | None:
+        """The name node ``i`` was given inside a function's body (``s`` in
+        ``def linear(W, b, x): s = W @ x + b ...``), or ``None``."""
+        return self.local_names[i] if self.local_names else None
+
 
 class GraphBuilder:
     """Collects nodes and statements in any order; :meth:`build` makes the canonical graph."""
@@ -270,6 +342,12 @@ class GraphBuilder:
         self._params: dict[int, tuple[tuple[str, Any], ...]] = {}  # only ops that have some
         self._bindings: list[tuple[str, int, tuple[int, int] | None]] = []
         self._inputs: dict[str, int] = {}
+        # Inlined calls: the nodes made while ``call`` >= 0 belong to that call.
+        self.call = -1
+        self._call: list[int] = []
+        self._calls: list[list[Any]] = []   # [id, function, parent, args, result, span]
+        self._call_counts: dict[str, int] = {}
+        self._local: dict[int, str] = {}
 
     def _add(self, kind: str, op: str | None, operands: tuple[int, ...], name: str | None,
              value: Value, span: tuple[int, int] | None) -> int:
@@ -279,6 +357,7 @@ class GraphBuilder:
         self._name.append(name)
         self._value.append(value)
         self._span.append(span)
+        self._call.append(self.call)
         return len(self._kind) - 1
 
     def input(self, name: str, default: Value = None, span: tuple[int, int] | None = None) -> int:
@@ -311,6 +390,26 @@ class GraphBuilder:
         """A statement: ``name`` now refers to ``node``."""
         self._bindings.append((name, node, span))
 
+    def begin_call(self, function: str, args: Iterable[int],
+                   span: tuple[int, int] | None = None) -> int:
+        """Start inlining a call of ``function``: the nodes made until :meth:`end_call`
+        belong to it. Returns the call's index; calls nest."""
+        count = self._call_counts[function] = self._call_counts.get(function, 0) + 1
+        self._calls.append([f"{function}#{count}", function, self.call, tuple(args), -1, span])
+        self.call = len(self._calls) - 1
+        return self.call
+
+    def end_call(self, result: int) -> None:
+        """Finish the innermost call: its ``return`` gave ``result``."""
+        record = self._calls[self.call]
+        record[4] = result
+        self.call = record[2]
+
+    def name_local(self, node: int, name: str) -> None:
+        """Name ``node`` inside the body of the call that made it (a local variable)."""
+        if 0 <= self._call[node] == self.call:
+            self._local[node] = name
+
     def build(self, output: int | None = None, output_name: str | None = None) -> Graph:
         """The canonical graph; the output defaults to the last statement's node."""
         if output is None:
@@ -320,6 +419,11 @@ class GraphBuilder:
         elif output_name is None:
             output_name = next((b[0] for b in reversed(self._bindings) if b[1] == output), "output")
         roots = [b[1] for b in self._bindings] + [output]
+        if self._calls:
+            # Python runs a body's dead statements and evaluates unused arguments: keep them.
+            roots += sorted(self._local)
+            for record in self._calls:
+                roots += [*record[3], record[4]]
         operands = self._operands
         new_id = [-1] * len(operands)
         order: list[int] = []
@@ -363,4 +467,14 @@ class GraphBuilder:
             nodes_list.append(node)
         nodes = tuple(nodes_list)
         bindings = tuple(Binding(name, new_id[i], span) for name, i, span in self._bindings)
-        return Graph(nodes, bindings, new_id[output], output_name, self.source)
+        calls: tuple[Call, ...] = ()
+        node_calls: tuple[int, ...] = ()
+        local_names: tuple[str | None, ...] = ()
+        if self._calls:
+            calls = tuple(Call(cid, fn, parent, tuple(new_id[a] for a in args), new_id[res], span)
+                          for cid, fn, parent, args, res, span in self._calls)
+            node_calls = tuple(self._call[old] for old in order)
+            local = self._local
+            local_names = tuple(local.get(old) for old in order)
+        return Graph(nodes, bindings, new_id[output], output_name, self.source, calls,
+                     node_calls, local_names)

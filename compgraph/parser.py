@@ -26,11 +26,13 @@ import difflib
 import gc
 
 from .errors import ParseError
+from .functions import Function, Template, arity_error, inline
 from .graph import Graph, GraphBuilder
 from .lexer import Token, tokenize
 from .ops import BINARY, FUNCTIONS, POSTFIX, ParamError, Slice
 
 _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+KEYWORDS = frozenset({"def", "return"})
 _UNARY_PRECEDENCE = 3
 _MAX_ARRAY_DIMS = 32
 
@@ -57,9 +59,14 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.tokens = tokenize(source)
-        self.builder = GraphBuilder(source)
+        self.builder: GraphBuilder | Template = GraphBuilder(source)
         self.scope: dict[str, int] = {}   # name -> newest node
         self.pos = 0
+        self.functions: dict[str, Function] = {}
+        self.defining: Function | None = None   # the def whose body is being read
+        self.outer_scope: dict[str, int] = {}     # the program's names, while reading a body
+        # Calls, inside bodies, of functions not defined yet: (caller, name, span)
+        self.pending: list[tuple[Function, str, tuple[int, int] | None]] = []
 
     # --- errors -------------------------------------------------------------------------
 
@@ -87,7 +94,12 @@ class _Parser:
                 raise self.error("an expression's value is unused; assign it to a name "
                                  "(e.g. y = ...) or make it the last line", *self._stmt_span)
             nxt = tokens[self.pos + 1]
-            if tok.kind == "NAME" and nxt.kind == "ASSIGN":
+            if tok.kind == "NAME" and tok.text in KEYWORDS:
+                if tok.text == "return":
+                    raise self.error("'return' outside a function: it ends the body of a def",
+                                     tok.start, tok.end)
+                self.definition(tok)
+            elif tok.kind == "NAME" and nxt.kind == "ASSIGN":
                 self.pos += 2
                 self.assignment(tok, nxt)
             else:
@@ -96,28 +108,33 @@ class _Parser:
                 end = operand.end
                 self._stmt_span = (start, end)
                 last_expr = (operand.node, " ".join(self.source[start:end].split()))
-        if not self.builder._bindings and last_expr is None:
+        self.check_pending()
+        if not self.builder._bindings and last_expr is None:  # type: ignore[union-attr]
             raise self.error("empty program: write at least one statement, e.g. y = 2*x", 0, 1)
         if output is not None:
             if output not in self.scope:
                 known = ", ".join(sorted(self.scope)) or "none"
                 raise ParseError(f"no variable named {output!r} to use as the output; "
                                  f"the program has: {known}")
-            return self.builder.build(self.scope[output], output)
+            return self.builder.build(self.scope[output], output)  # type: ignore[union-attr]
         if last_expr is not None:
-            return self.builder.build(*last_expr)
-        return self.builder.build()
+            return self.builder.build(*last_expr)  # type: ignore[union-attr]
+        return self.builder.build()  # type: ignore[union-attr]
 
     def assignment(self, target: Token, assign: Token) -> None:
         name = target.text
+        if self.defining is None and name in self.functions:
+            raise self.error(f"{name!r} is the name of a function (def at line "
+                             f"{self.functions[name].line}); choose another variable name",
+                             target.start, target.end)
         operand = self.expression()
         if assign.text in _AUGMENTED:
             left = self.read(name, target.start, target.end)
             node = self.builder.apply(_AUGMENTED[assign.text], (left, operand.node),
                                       (target.start, operand.end))
-        elif operand.literal is not None and name not in self.scope:
+        elif operand.literal is not None and name not in self.scope and self.defining is None:
             # `x = 2.0` or `W = [[1, 2], [3, 4]]`: an input with a default value.
-            node = self.builder.input(name, operand.literal, (target.start, target.end))
+            node = self.builder.input(name, operand.literal, (target.start, target.end))  # type: ignore[union-attr]
         else:
             node = operand.node
         self.builder.bind(name, node, (target.start, operand.end))
@@ -126,8 +143,241 @@ class _Parser:
     def read(self, name: str, start: int, end: int) -> int:
         node = self.scope.get(name)
         if node is None:
-            node = self.scope[name] = self.builder.input(name, span=(start, end))
+            if name in KEYWORDS:
+                raise self.error(f"{name!r} is a keyword, not a variable", start, end)
+            if name in self.functions:
+                raise self.error(f"{name!r} is a function: call it, {name}(...)", start, end)
+            if self.defining is not None:
+                raise self.undefined_in_body(name, start, end)
+            node = self.scope[name] = self.builder.input(name, span=(start, end))  # type: ignore[union-attr]
         return node
+
+    def undefined_in_body(self, name: str, start: int, end: int) -> ParseError:
+        fn = self.defining
+        assert fn is not None
+        params = ", ".join(fn.params) or "none"
+        if name in self.outer_scope:
+            # A body that read the program's variables would silently make inputs of
+            # names it misspelt; a function sees only its parameters and its own names.
+            return self.error(f"{fn.name} reads {name!r}, which is a variable of the program, "
+                              f"not of the function (its parameters: {params}); pass it in: "
+                              f"def {fn.name}({', '.join(fn.params + (name,))})", start, end)
+        return self.error(f"{name!r} is neither a parameter of {fn.name} ({params}) nor "
+                          f"assigned in its body before this line; a function sees only its "
+                          f"parameters and its own names", start, end)
+
+    # --- user-defined functions ---------------------------------------------------------
+
+    def indent(self, tok: Token) -> str | None:
+        """The whitespace before ``tok`` when it is the first token of its line, else None."""
+        line_start = self.source.rfind("\n", 0, tok.start) + 1
+        prefix = self.source[line_start:tok.start]
+        return prefix if not prefix.strip(" \t\f") else None
+
+    def expect(self, kind: str, what: str, after: str) -> Token:
+        tok = self.tokens[self.pos]
+        if tok.kind != kind:
+            raise self.error(f"expected {what} after {after}, found {self.describe(tok)}",
+                             tok.start, max(tok.end, tok.start + 1))
+        self.pos += 1
+        return tok
+
+    def definition(self, def_tok: Token) -> None:
+        """``def NAME(PARAMS):`` and its body: indented lines below, or one line after ':'."""
+        tokens = self.tokens
+        if self.defining is not None:
+            raise self.error(f"a def inside a def is not supported: define it at the top "
+                             f"level, before {self.defining.name}", def_tok.start, def_tok.end)
+        def_indent = self.indent(def_tok)
+        if def_indent is None:
+            raise self.error("'def' must begin its own line", def_tok.start, def_tok.end)
+        self.pos += 1
+        name_tok = self.expect("NAME", "the function's name", "'def'")
+        name = name_tok.text
+        span = (name_tok.start, name_tok.end)
+        if name in KEYWORDS:
+            raise self.error(f"{name!r} is a keyword and cannot name a function", *span)
+        if name in FUNCTIONS:
+            raise self.error(f"a function named {name!r} would shadow the operator {name}; "
+                             "choose another name", *span)
+        if name in self.functions:
+            raise self.error(f"{name!r} is already defined at line {self.functions[name].line}; "
+                             "give this function another name", *span)
+        if name in self.scope:
+            raise self.error(f"{name!r} is already a variable of the program; give the "
+                             "function another name", *span)
+        self.expect("LPAR", "'('", f"def {name}")
+        params: list[str] = []
+        while tokens[self.pos].kind != "RPAR":
+            if params:
+                self.expect("COMMA", "',' or ')'", f"parameter {params[-1]!r}")
+            p = self.expect("NAME", "a parameter name", f"def {name}(")
+            if p.text in KEYWORDS:
+                raise self.error(f"{p.text!r} is a keyword and cannot name a parameter",
+                                 p.start, p.end)
+            if p.text in params:
+                raise self.error(f"parameter {p.text!r} appears twice in def {name}",
+                                 p.start, p.end)
+            params.append(p.text)
+        self.pos += 1
+        self.expect("COLON", "':'", f"def {name}({', '.join(params)})")
+        line = self.source.count("\n", 0, def_tok.start) + 1
+        fn = Function(name, tuple(params), span, line, order=len(self.functions))
+        outer = (self.builder, self.scope)
+        self.builder = fn.template
+        self.scope = {p: fn.template.param(k) for k, p in enumerate(params)}
+        self.outer_scope = outer[1]
+        self.defining = fn
+        try:
+            tok = tokens[self.pos]
+            if tok.kind == "SEP" and tok.text == "\n":
+                self.block(fn, def_indent)
+            elif tok.kind in ("SEP", "EOF"):
+                raise self.error(f"expected the body of {name} after ':' (a statement on the "
+                                 "same line, or indented lines below)", tok.start, tok.end + 1)
+            else:
+                self.one_line(fn)
+        finally:
+            self.builder, self.scope = outer
+            self.defining = None
+        if fn.template.result < 0:
+            raise self.error(f"{name} has no 'return': end its body with return EXPRESSION",
+                             *span)
+        self.functions[name] = fn
+        self.check_cycles(fn)
+
+    def one_line(self, fn: Function) -> None:
+        """``def f(x): return 3*relu(x)`` (statements separated by ';' may come first)."""
+        tokens = self.tokens
+        while True:
+            tok = tokens[self.pos]
+            if tok.kind == "EOF" or (tok.kind == "SEP" and tok.text == "\n"):
+                return
+            if tok.kind == "SEP":
+                self.pos += 1
+                continue
+            self.body_statement(fn, tok)
+
+    def block(self, fn: Function, def_indent: str) -> None:
+        """The indented lines under ``def ...:``, up to the first line indented no deeper
+        than the ``def``. Every line of the body has the same indentation."""
+        tokens = self.tokens
+        while tokens[self.pos].kind == "SEP":
+            self.pos += 1
+        first = tokens[self.pos]
+        body_indent = self.indent(first)
+        if (first.kind == "EOF" or body_indent is None or len(body_indent) <= len(def_indent)
+                or not body_indent.startswith(def_indent)):
+            raise self.error(f"expected the indented body of {fn.name} on the lines below "
+                             f"'def {fn.signature()}:'", first.start, max(first.end, first.start + 1))
+        while True:
+            tok = tokens[self.pos]
+            if tok.kind == "SEP":
+                self.pos += 1
+                continue
+            if tok.kind == "EOF":
+                return
+            here = self.indent(tok)
+            if here is not None and here != body_indent:
+                if len(here) <= len(def_indent):
+                    return  # the body ends; the program goes on
+                if here.startswith(body_indent):
+                    message = (f"unexpected indent: the body of {fn.name} is indented "
+                               f"{len(body_indent)} columns (blocks do not nest)")
+                elif body_indent.startswith(here):
+                    message = (f"unindent does not match: indent by {len(body_indent)} columns "
+                               f"to stay in the body of {fn.name}, or by {len(def_indent)} to "
+                               "leave it")
+                else:
+                    message = ("inconsistent use of tabs and spaces in indentation: the body "
+                               f"of {fn.name} is indented with {body_indent!r}")
+                raise self.error(message, tok.start - len(here), tok.start + 1)
+            self.body_statement(fn, tok)
+
+    def body_statement(self, fn: Function, tok: Token) -> None:
+        tokens = self.tokens
+        template = fn.template
+        if template.result >= 0:
+            raise self.error(f"this statement is never run: 'return' ends the body of "
+                             f"{fn.name} (put return last)", tok.start, tok.end)
+        nxt = tokens[self.pos + 1]
+        if tok.kind == "NAME" and tok.text == "return":
+            self.pos += 1
+            if tokens[self.pos].kind in ("SEP", "EOF"):
+                raise self.error(f"'return' needs an expression: {fn.name} must return a "
+                                 "value", tok.start, tok.end)
+            template.result = self.expression().node
+        elif tok.kind == "NAME" and tok.text == "def":
+            raise self.error(f"a def inside a def is not supported: define it at the top "
+                             f"level, before {fn.name}", tok.start, tok.end)
+        elif tok.kind == "NAME" and nxt.kind == "ASSIGN":
+            self.pos += 2
+            self.assignment(tok, nxt)
+        else:
+            start = tok.start
+            end = self.expression().end
+            raise self.error(f"an expression's value is unused inside {fn.name}; assign it "
+                             "to a name or return it", start, end)
+
+    def call_user(self, fn: Function, args: list[int], span: tuple[int, int]) -> int:
+        """A call of a user function: recorded in a body being read, inlined elsewhere."""
+        if len(args) != len(fn.params):
+            raise arity_error(fn, len(args), self.source, span)
+        if self.defining is not None:
+            return self.builder.call(fn.name, args, span)  # type: ignore[union-attr]
+        return inline(self.builder, self.functions, fn, tuple(args), span,  # type: ignore[arg-type]
+                      self.source, self.missing_callee)
+
+    def missing_callee(self, caller: Function, name: str,
+                       where: tuple[int, int] | None) -> ParseError:
+        """The error for a body that calls ``name`` when no such function is defined yet."""
+        where = where or caller.span
+        later = self.defined_later(name)
+        if later:
+            line = self.source.count("\n", 0, self.tokens[self.pos].start) + 1
+            return self.error(f"{caller.name} calls {name}, which is defined later (line "
+                              f"{later}) than this call of it runs (line {line}): define "
+                              f"{name} first", *where)
+        known = sorted(set(FUNCTIONS) | set(self.functions))
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return self.error(f"unknown function {name!r} in the body of {caller.name}{hint}; "
+                          f"known functions: {', '.join(known)}", *where)
+
+    def check_cycles(self, fn: Function) -> None:
+        """Refuse recursion as soon as the definition that closes a cycle is read."""
+        if not any(name == fn.name for _, name, _ in self.pending):
+            # Earlier bodies can reach fn only through a call written before fn existed;
+            # without one, fn closes no cycle (direct recursion is refused in the body).
+            return
+        # Iterative depth-first search over the calls written in bodies, from fn.
+        stack: list[tuple[str, list[str], tuple[int, int] | None]] = [
+            (callee, [fn.name], where) for callee, where, _ in reversed(fn.template.calls())]
+        seen: set[str] = set()
+        while stack:
+            name, chain, where = stack.pop()
+            if name == fn.name:
+                cycle = " → ".join(chain + [name])
+                raise self.error(f"recursion: {cycle}; calls are inlined into the graph, so a "
+                                 "function cannot call itself, directly or through others",
+                                 *(where or fn.span))
+            if name in seen or name not in self.functions:
+                continue
+            seen.add(name)
+            for callee, _, _ in reversed(self.functions[name].template.calls()):
+                stack.append((callee, chain + [name], where))
+
+    def check_pending(self) -> None:
+        """Calls, inside bodies, of functions that the program never defines or calls with
+        the wrong number of arguments (reported even when no one calls the caller)."""
+        for caller in self.functions.values():
+            for name, span, given in caller.template.calls():
+                callee = self.functions.get(name)
+                if callee is not None and given != len(callee.params):
+                    raise arity_error(callee, given, self.source, span)
+        for caller, name, span in self.pending:
+            if name not in self.functions:
+                raise self.missing_callee(caller, name, span)
 
     # --- expressions --------------------------------------------------------------------
 
@@ -288,14 +538,52 @@ class _Parser:
         return self.tokens[i].start
 
     def function(self, tok: Token) -> None:
-        if tok.text not in FUNCTIONS:
-            close = difflib.get_close_matches(tok.text, FUNCTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise self.error(f"unknown function {tok.text!r}{hint}; known functions: "
-                             f"{', '.join(sorted(FUNCTIONS))}", tok.start, tok.end)
+        name = tok.text
+        if name in FUNCTIONS or name in self.functions:
+            return
+        if self.defining is not None:
+            if name == self.defining.name:
+                raise self.error(f"recursion: {name} calls itself; calls are inlined into the "
+                                 "graph, so a function cannot call itself", tok.start, tok.end)
+            # Python looks a name up when the call runs: a body may call a function
+            # defined further down (check_pending reports one that never is).
+            self.pending.append((self.defining, name, (tok.start, tok.end)))
+            return
+        known = sorted(set(FUNCTIONS) | set(self.functions))
+        later = self.defined_later(name)
+        if later:
+            raise self.error(f"{name} is defined later, at line {later}: define a function "
+                             "before calling it", tok.start, tok.end)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise self.error(f"unknown function {name!r}{hint}; known functions: "
+                         f"{', '.join(known)}", tok.start, tok.end)
+
+    def defined_later(self, name: str) -> int | None:
+        tokens = self.tokens
+        for k in range(self.pos, len(tokens) - 1):
+            if (tokens[k].kind == "NAME" and tokens[k].text == "def"
+                    and tokens[k + 1].text == name):
+                return self.source.count("\n", 0, tokens[k].start) + 1
+        return None
 
     def finish_call(self, frame: tuple, operands: list[_Operand], close: Token) -> None:
         _, name, start, end, base = frame
+        if name not in FUNCTIONS:
+            args = operands[base:]
+            del operands[base:]
+            span = (start, close.end)
+            for a in args:
+                if a.keyword is not None:
+                    raise self.error(f"{name}() takes its arguments in order, not by keyword",
+                                     a.keyword[1], a.end)
+            fn = self.functions.get(name)
+            if fn is None:  # a body calling a function defined further down
+                node = self.builder.call(name, [a.node for a in args], span)  # type: ignore[union-attr]
+            else:
+                node = self.call_user(fn, [a.node for a in args], span)
+            operands.append(_Operand(node, start, close.end))
+            return
         op = FUNCTIONS[name]
         args = operands[base:]
         del operands[base:]

@@ -24,6 +24,7 @@ LAYERS = ["core", "language", "evaluation", "rendering", "command line"]
 LAYER_OF = {
     "compgraph.errors": "core", "compgraph.version": "core", "compgraph.ops": "core", "compgraph.graph": "core",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
+    "compgraph.functions": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
     "compgraph.steps": "evaluation",
     "compgraph.drawing": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",

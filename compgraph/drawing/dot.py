@@ -241,7 +241,8 @@ class _Builder:
     def variable_attrs(self, i: int) -> tuple[str, dict[str, str]]:
         """Label and attributes of variable ``i``'s circle (input, named or anonymous)."""
         node = self.g.nodes[i]
-        label = self.g.labels[i]
+        # A name given only inside a function's body is shown in its call's cluster.
+        label = self.g.labels[i] or self.g.local_name(i)
         if node.kind == INPUT:
             role = "input"
         elif i == self.g.output:
@@ -494,12 +495,45 @@ class _Builder:
             label, attrs = self.variable_attrs(i)
             self.node(dot, self.var_id(i), label, attrs)
             dot.edge(self.op_id(i), self.var_id(i), _attributes=self.result_edge(i))
+        if self.g.calls:
+            self.clusters(dot)
         if legend:
             from .legend import add_legend  # the legend is optional furniture
 
             add_legend(dot, self)
         dot.note = self.layout.note
         return dot
+
+    def clusters(self, dot: graphviz.Digraph) -> None:
+        """Each inlined call of a user function as a cluster labelled with the function's
+        name, holding the blocks and circles its body made (nested calls nest). Built from
+        the innermost call outwards, without recursion: a call's index is larger than its
+        parent's."""
+        g = self.g
+        subs = []
+        children: list[list[int]] = [[] for _ in g.calls]
+        for k, call in enumerate(g.calls):
+            sub = graphviz.Digraph(name=f"cluster_call{k}")
+            sub.attr("graph", _attributes={
+                "label": mk.plain(call.function), "tooltip": mk.plain(call.id),
+                "style": "rounded,dashed", "color": self.colors["muted"],
+                "fontcolor": self.colors["text"], "fontname": SANS, "fontsize": "12",
+                "labeljust": "l"})
+            for i in g.call_members[k]:
+                if g.nodes[i].kind == CONST:
+                    sub.node(self.var_id(i))
+                else:
+                    sub.node(self.op_id(i))
+                    sub.node(self.var_id(i))
+            subs.append(sub)
+            if call.parent >= 0:
+                children[call.parent].append(k)
+        for k in range(len(g.calls) - 1, -1, -1):
+            for child in children[k]:
+                subs[k].subgraph(subs[child])
+        for k, call in enumerate(g.calls):
+            if call.parent < 0:
+                dot.subgraph(subs[k])
 
     def edge_count(self) -> int:
         return sum(len(n.operands) + 1 for n in self.g.nodes if n.kind == "op")
