@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .backprop import BackpropError, BackwardProgram, backprop
 from .builder import Program, Var
 from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
                             local_derivatives, numeric_gradients, tangents)
@@ -22,15 +23,17 @@ from .graph import Graph, GraphBuilder, Node
 from .ops import OPS, Op
 from .parser import parse
 from .steps import walkthrough
+from .train import Training, TrainingError, sgd
 from .version import __version__
 
 
 __all__ = [
-    "CompgraphError", "EvaluationError", "Gradients", "Graph", "GraphBuilder",
-    "GraphvizMissingError", "InputError", "Node", "OPS", "Op", "ParseError", "Program",
-    "RenderError", "ShapeWarning", "Tangents", "Values", "Var", "backward", "check_gradients",
-    "evaluate", "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse",
-    "render", "stepper", "tangents", "to_dot", "to_networkx", "walkthrough",
+    "BackpropError", "BackwardProgram", "CompgraphError", "EvaluationError", "Gradients",
+    "Graph", "GraphBuilder", "GraphvizMissingError", "InputError", "Node", "OPS", "Op",
+    "ParseError", "Program", "RenderError", "ShapeWarning", "Tangents", "Training",
+    "TrainingError", "Values", "Var", "backprop", "backward", "check_gradients", "evaluate",
+    "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse", "render", "sgd",
+    "stepper", "tangents", "to_dot", "to_networkx", "walkthrough",
 ]
 
 # Rendering and export pull in graphviz and networkx: import them on first use only, so

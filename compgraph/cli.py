@@ -1,4 +1,5 @@
-"""The command line: ``python -m compgraph eval|render|jacobian|plot PROGRAM [options]``.
+"""The command line: ``python -m compgraph eval|render|jacobian|plot|backprop|train PROGRAM
+[options]`` (backprop and train live in ``compgraph.commands``).
 
 Every failure is one short message on standard error (with the caret excerpt for a bad
 program), never a traceback: exit 2 for bad usage or a bad program, 1 for an evaluation or
@@ -320,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--derivative-only", action="store_true", help="draw only the derivatives")
     p.add_argument("--csv", action="store_true", help="print the sampled values as CSV")
     p.set_defaults(func=cmd_plot)
+
+    from .commands import add_commands  # backprop and train
+
+    add_commands(sub, _common)
     return parser
 
 

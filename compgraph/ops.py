@@ -3,7 +3,10 @@
 Every rule is pure and per operand. A reverse rule ``vjp(g, out, *args)`` maps the
 cotangent ``g`` of the result to this operand's contribution; a forward rule
 ``jvp(t, out, *args)`` maps this operand's tangent ``t`` to its part of the result's
-tangent. The engine (``compgraph.differentiate``) sums contributions, skips constants and
+tangent. The symbolic reverse rule ``vjp_expr(g, out, *args)`` is the same computation on
+expressions (``compgraph.symbolic``), written with the same grouping, so that the backward
+pass printed as a program (``compgraph backprop``) gives the engine's numbers exactly; it
+returns ``None`` for a contribution that is always zero. The engine (``compgraph.differentiate``) sums contributions, skips constants and
 un-broadcasts, so no rule does any of that.
 
 Values are Python floats for scalars and float64 ``numpy`` arrays otherwise; every forward
@@ -33,6 +36,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
+
+from .symbolic import SymbolicError, broadcast as sym_broadcast, call as sym
 
 Value = Any  # float | numpy.ndarray
 Rule = Callable[..., Value]
@@ -104,6 +109,8 @@ class Op:
     # Elementwise with NumPy broadcasting between the operands (evaluation warns when the
     # result is larger than every operand: an outer broadcast, usually a shape mistake).
     broadcasts: bool = False
+    # The reverse rule per operand on symbolic expressions (see the module's docstring).
+    vjp_expr: tuple[Rule, ...] | None = None
 
     @property
     def min_arity(self) -> int:
@@ -220,22 +227,36 @@ def _where(cond_array, cond_scalar: bool, a: Value, b: Value) -> Value:
 
 # --- elementwise helpers -------------------------------------------------------------------
 
+def _times(g: Any, d: Any) -> Any:
+    """``g * d`` on expressions, where ``d`` is ``None`` for a derivative that is always 0."""
+    return None if d is None else g * d
+
+
 def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
-           deriv: Callable[[Value, Value], Value], doc: str) -> Op:
-    """An elementwise one-operand op given its derivative ``deriv(x, out)``."""
+           deriv: Callable[[Value, Value], Value], doc: str,
+           deriv_expr: Callable[[Any, Any], Any] | None = None) -> Op:
+    """An elementwise one-operand op given its derivative ``deriv(x, out)`` (and the same
+    derivative on expressions, ``deriv_expr``; by default ``deriv`` itself, which suits
+    derivatives written with arithmetic only)."""
+    sym_d = deriv if deriv_expr is None else deriv_expr
     return Op(
         name=name, label=label, arity=1,
         forward=_scalar_or_array(f_scalar, f_array),
         vjp=(lambda g, out, x: g * deriv(x, out),),
         jvp=(lambda t, out, x: t * deriv(x, out),),
         doc=doc, partials=(lambda out, x: deriv(x, out),), fresh=(True,),
+        vjp_expr=(lambda g, out, x: _times(g, sym_d(x, out)),),
     )
 
 
 def _binary(name: str, label: str, symbol: str | None, precedence: int,
             f: Callable, f_array: Callable, dx: Callable, dy: Callable, doc: str,
-            defaults: tuple[float, ...] = ()) -> Op:
-    """An elementwise two-operand op given its partials ``dx(x, y, out)``, ``dy(x, y, out)``."""
+            defaults: tuple[float, ...] = (), dx_expr: Callable | None = None,
+            dy_expr: Callable | None = None) -> Op:
+    """An elementwise two-operand op given its partials ``dx(x, y, out)``, ``dy(x, y, out)``
+    (and on expressions ``dx_expr``, ``dy_expr``, by default the same functions)."""
+    sx = dx if dx_expr is None else dx_expr
+    sy = dy if dy_expr is None else dy_expr
     return Op(
         name=name, label=label, arity=2, symbol=symbol, precedence=precedence,
         forward=_scalar_or_array(f, f_array),
@@ -244,6 +265,8 @@ def _binary(name: str, label: str, symbol: str | None, precedence: int,
         doc=doc, defaults=defaults,
         partials=(lambda out, x, y: dx(x, y, out), lambda out, x, y: dy(x, y, out)),
         fresh=(True, True), broadcasts=True,
+        vjp_expr=(lambda g, out, x, y: _times(g, sx(x, y, out)),
+                  lambda g, out, x, y: _times(g, sy(x, y, out))),
     )
 
 
@@ -298,6 +321,17 @@ def _phi_pdf(x: Value) -> Value:
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_d(x: Value, out: Value) -> Value:
+    return _TWO_OVER_SQRT_PI * (np.exp(-x * x) if is_array(x) else math.exp(-x * x))
+
+
+def _gelu_d_expr(x: Any, out: Any) -> Any:
+    """gelu' = Phi(x) + x phi(x), grouped as _phi_cdf and _phi_pdf compute it."""
+    cdf = 0.5 * (1.0 + sym("erf", x * _SQRT1_2))
+    return cdf + x * (_INV_SQRT_2PI * sym("exp", -0.5 * x * x))
 
 
 def _gelu_tanh(x: Value) -> Value:
@@ -305,8 +339,8 @@ def _gelu_tanh(x: Value) -> Value:
     return 0.5 * x * (1.0 + th(_GELU_C * (x + 0.044715 * x ** 3)))
 
 
-def _gelu_tanh_d(x: Value, out: Value) -> Value:
-    th = np.tanh if is_array(x) else math.tanh
+def _gelu_tanh_d(x: Value, out: Value, tanh: Callable | None = None) -> Value:
+    th = tanh or (np.tanh if is_array(x) else math.tanh)
     u = _GELU_C * (x + 0.044715 * x ** 3)
     t = th(u)
     sech2 = 1.0 - t * t
@@ -367,6 +401,28 @@ def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
     b2 = b[:, None] if b.ndim == 1 else b
     da = np.matmul(g, np.swapaxes(b2, -1, -2))
     return da[..., 0, :] if a.ndim == 1 else da
+
+
+def _matmul_dims(a: Any, b: Any) -> tuple[int, int]:
+    if a.ndim > 2 or b.ndim > 2:
+        raise SymbolicError("the backward pass of '@' is written for vectors and matrices; "
+                            f"shapes {a.shape} and {b.shape} need a transpose of the last two "
+                            "axes, which the language does not have")
+    return a.ndim, b.ndim
+
+
+def _matmul_vjp_a_expr(g: Any, out: Any, a: Any, b: Any) -> Any:
+    da, db = _matmul_dims(a, b)
+    if db == 1:
+        return g * b if da == 1 else sym("outer", g, b)
+    return b @ g if da == 1 else g @ sym("transpose", b)
+
+
+def _matmul_vjp_b_expr(g: Any, out: Any, a: Any, b: Any) -> Any:
+    da, db = _matmul_dims(a, b)
+    if da == 1:
+        return g * a if db == 1 else sym("outer", a, g)
+    return sym("transpose", a) @ g
 
 
 def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
@@ -435,6 +491,38 @@ def _bce_d_y(yhat: Value, y: Value) -> Value:
         d = (np.maximum(np.log(1.0 - yhat), _BCE_LOG_FLOOR)
              - np.maximum(np.log(yhat), _BCE_LOG_FLOOR)) / k
         return _as_value(np.where(_outside_unit(yhat), np.nan, d))
+
+
+def _bce_vjp_exprs() -> tuple[Rule, Rule]:
+    def k(yhat: Any, y: Any) -> float:
+        return float(max(int(np.prod(yhat.shape)), int(np.prod(y.shape))))
+
+    # As the numeric rules, clamps included (exact inside [0, 1]; outside it the engine
+    # gives NaN, which the language has no `where` to write).
+    def d_yhat(g: Any, out: Any, yhat: Any, y: Any) -> Any:
+        return g * ((yhat - y) / sym("maximum", yhat * (1.0 - yhat), _BCE_EPS) / k(yhat, y))
+
+    def d_y(g: Any, out: Any, yhat: Any, y: Any) -> Any:
+        return g * ((sym("maximum", sym("log", 1.0 - yhat), _BCE_LOG_FLOOR)
+                     - sym("maximum", sym("log", yhat), _BCE_LOG_FLOOR)) / k(yhat, y))
+
+    return d_yhat, d_y
+
+
+def _relu_d_expr(x: Any, out: Any) -> Any:
+    """relu'(x) = 1 where x > 0, else 0: the sign of relu(x)."""
+    return sym("sign", out)
+
+
+def _leaky_dx_expr(x: Any, s: Any, out: Any) -> Any:
+    """1 where x > 0, else the slope: 1 + 0*s or 0 + 1*s, exact for a finite slope."""
+    above = sym("sign", sym("relu", x))
+    return above + (1.0 - above) * s
+
+
+def _leaky_ds_expr(x: Any, s: Any, out: Any) -> Any:
+    """0 where x > 0, else x: x - relu(x), exact."""
+    return x - sym("relu", x)
 
 
 def _POW(x: float, y: float) -> float:
@@ -682,6 +770,9 @@ def _weighted_reduction(name: str, label: str, forward: Callable,
         vjp=(lambda g, out, x, axis=None:
              _spread(g, x, _axes_of(name, x, axis)) * weights(x, out, axis)
              if is_array(x) else g * scalar_weight(x, out, axis),),
+        vjp_expr=(lambda g, out, x, axis=None:
+                  _spread_expr(g, x, _axes_expr(x, axis)) * _weights_expr(name)(x, out, axis)
+                  if x.shape else g,),
         jvp=(lambda t, out, x, axis=None:
              _as_value(np.sum(t * weights(x, out, axis), axis=_axes_of(name, x, axis)))
              if is_array(x) else t * scalar_weight(x, out, axis),),
@@ -843,6 +934,114 @@ def _index_vjp(g: Value, out: Value, x: Value, index: tuple) -> Value:
     return d
 
 
+# --- the same rules on expressions (compgraph backprop) -------------------------------------
+# Each mirrors its numeric rule's grouping. keepdims is written as a reshape, and only
+# where broadcasting would not line the reduced value up by itself (leading axes do).
+
+def _axes_expr(x: Any, axis: Any) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % len(x.shape) for a in axes)
+
+
+def _kept_expr(v: Any, x: Any, axes: tuple[int, ...] | None) -> Any:
+    """A reduced expression that broadcasts against ``x`` as numpy's keepdims does."""
+    if axes is None or axes == tuple(range(len(axes))):
+        return v
+    kept = tuple(1 if k in axes else n for k, n in enumerate(x.shape))
+    return sym("reshape", v, shape=kept)
+
+
+def _spread_expr(g: Any, x: Any, axes: tuple[int, ...] | None) -> Any:
+    return sym_broadcast(_kept_expr(g, x, axes), x.shape)
+
+
+def _sum_axis(v: Any, axes: tuple[int, ...] | None) -> Any:
+    return sym("sum", v) if axes is None else sym("sum", v, axis=axes)
+
+
+def _sum_vjp_expr(g: Any, out: Any, x: Any, axis: Any = None) -> Any:
+    return _spread_expr(g, x, _axes_expr(x, axis)) if x.shape else g
+
+
+def _mean_vjp_expr(g: Any, out: Any, x: Any, axis: Any = None) -> Any:
+    if not x.shape:
+        return g
+    n = int(np.prod(x.shape)) // max(int(np.prod(out.shape)), 1)
+    return _spread_expr(g, x, _axes_expr(x, axis)) / float(n)
+
+
+def _weights_expr(name: str) -> Callable[[Any, Any, Any], Any]:
+    """The derivative of a reduction element by element, as ``_tie_weights`` and
+    ``_lse_weights`` compute it: ties of max/min found as x - m == 0 (exact)."""
+
+    def weights(x: Any, out: Any, axis: Any) -> Any:
+        axes = _axes_expr(x, axis)
+        m = _kept_expr(out, x, axes)
+        if name == "logsumexp":
+            return sym("exp", x - m)
+        hit = 1.0 - sym("sign", sym("abs", x - m))
+        return hit / _kept_expr(_sum_axis(hit, axes), x, axes)
+
+    return weights
+
+
+def _softmax_vjp_expr(g: Any, out: Any, x: Any, axis: int = -1) -> Any:
+    axes = _axes_expr(x, axis)
+    return out * (g - _kept_expr(_sum_axis(g * out, axes), x, axes))
+
+
+def _log_softmax_vjp_expr(g: Any, out: Any, x: Any, axis: int = -1) -> Any:
+    axes = _axes_expr(x, axis)
+    return g - sym("exp", out) * _kept_expr(_sum_axis(g, axes), x, axes)
+
+
+def _ce_vjp_exprs() -> tuple[Rule, Rule]:
+    def n(z: Any) -> float:
+        return float(int(np.prod(z.shape)) // z.shape[-1])
+
+    def d_logits(g: Any, out: Any, z: Any, t: Any) -> Any:
+        axes = (len(z.shape) - 1,)
+        p = sym("exp", sym("log_softmax", z))
+        return g * ((p * _kept_expr(_sum_axis(t, axes), z, axes) - t) / n(z))
+
+    def d_target(g: Any, out: Any, z: Any, t: Any) -> Any:
+        return g * (-sym("log_softmax", z) / n(z))
+
+    return d_logits, d_target
+
+
+def _max_d_expr(x: Any, y: Any, out: Any) -> Any:
+    """1 where x > y, 1/2 at a tie, 0 below: (1 + sign(x - y)) / 2, exact."""
+    return (1.0 + sym("sign", x - y)) / 2.0
+
+
+def _reshape_vjp_expr(g: Any, out: Any, x: Any, shape: Any) -> Any:
+    return sym("reshape", g, shape=x.shape) if x.shape else sym("sum", g)
+
+
+_MAX_SELECTION = 100_000
+
+
+def _index_vjp_expr(g: Any, out: Any, x: Any, index: tuple) -> Any:
+    """The cotangent put back where the index took it from, zeros elsewhere: a constant
+    0/1 selection (a mask times g, or a matrix times g flattened); exact for finite g."""
+    positions = np.arange(int(np.prod(x.shape))).reshape(x.shape)[_key(index)]
+    taken = np.ravel(positions)
+    select = np.zeros((int(np.prod(x.shape)), taken.size))
+    select[taken, np.arange(taken.size)] = 1.0
+    if select.size > _MAX_SELECTION:
+        raise SymbolicError(f"the gradient of [{index_text(index)}] on shape {x.shape} would be "
+                            f"written with a {select.shape[0]}×{select.shape[1]} selection "
+                            "matrix; compgraph writes it for smaller arrays only")
+    if not g.shape:
+        return select[:, 0].reshape(x.shape) * g
+    flat = g if len(g.shape) == 1 else sym("reshape", g, shape=(-1,))
+    placed = select @ flat
+    return placed if len(x.shape) == 1 else sym("reshape", placed, shape=x.shape)
+
+
 # --- the registry ---------------------------------------------------------------------------
 
 _RECORDS: list[Op] = [
@@ -851,81 +1050,99 @@ _RECORDS: list[Op] = [
        forward=_scalar_or_array(lambda x, y: x + y, _ew(np.add)), broadcasts=True,
        vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: t),
-       doc="x + y"),
+       doc="x + y",
+       vjp_expr=(lambda g, out, x, y: g, lambda g, out, x, y: g)),
     Op("sub", "−", 2, symbol="-", precedence=1,
        forward=_scalar_or_array(lambda x, y: x - y, _ew(np.subtract)), broadcasts=True,
        vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g), fresh=(False, True),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: -t),
-       doc="x - y"),
+       doc="x - y",
+       vjp_expr=(lambda g, out, x, y: g, lambda g, out, x, y: -g)),
     _binary("mul", "*", "*", 2, lambda x, y: x * y, _ew(np.multiply),
             lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
     Op("div", "/", 2, symbol="/", precedence=2,
        forward=_scalar_or_array(lambda x, y: x / y, _ew(np.divide)), broadcasts=True,
        vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y), fresh=(True, True),
        jvp=(lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y),
-       doc="x / y (elementwise)"),
+       doc="x / y (elementwise)",
+       vjp_expr=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y)),
+    # On expressions, d/dy is out*log(x) everywhere: at x == 0 it gives NaN where the
+    # engine takes PyTorch's 0 (the language has no `where` to write that case).
     _binary("pow", "**", "**", 4, _POW, _ew(np.power), _pow_dx, _pow_dy,
-            "x ** y (elementwise)"),
+            "x ** y (elementwise)", dx_expr=lambda x, y, out: y * x ** (y - 1.0),
+            dy_expr=lambda x, y, out: out * sym("log", x)),
     Op("matmul", "@", 2, symbol="@", precedence=2,
        forward=_matmul,
        vjp=(_matmul_vjp_a, _matmul_vjp_b), fresh=(True, True),
        jvp=(lambda t, out, a, b: _as_value(np.matmul(t, b)),
             lambda t, out, a, b: _as_value(np.matmul(a, t))),
-       doc="a @ b, as numpy.matmul"),
+       doc="a @ b, as numpy.matmul",
+       vjp_expr=(_matmul_vjp_a_expr, _matmul_vjp_b_expr)),
     Op("neg", "−", 1, symbol="-", precedence=3,
        forward=lambda x: -x,
        vjp=(lambda g, out, x: -g,), fresh=(True,),
        jvp=(lambda t, out, x: -t,),
-       doc="-x"),
+       doc="-x",
+       vjp_expr=(lambda g, out, x: -g,)),
     # Functions.
     _unary("relu", "relu", _relu, lambda x: np.maximum(x, 0.0),
-           _relu_d, "max(x, 0); relu'(0) = 0"),
+           _relu_d, "max(x, 0); relu'(0) = 0", _relu_d_expr),
     _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)"),
     _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),
            "1 / (1 + exp(-x))"),
     _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x"),
     _unary("log", "log", math.log, _ew(np.log), _log_d,
-           "natural logarithm"),
+           "natural logarithm", lambda x, out: 1.0 / x),
     _unary("sin", "sin", math.sin, np.sin,
-           lambda x, out: np.cos(x) if is_array(x) else math.cos(x), "sin(x)"),
+           lambda x, out: np.cos(x) if is_array(x) else math.cos(x), "sin(x)",
+           lambda x, out: sym("cos", x)),
     _unary("cos", "cos", math.cos, np.cos,
-           lambda x, out: -(np.sin(x) if is_array(x) else math.sin(x)), "cos(x)"),
+           lambda x, out: -(np.sin(x) if is_array(x) else math.sin(x)), "cos(x)",
+           lambda x, out: -sym("sin", x)),
     _unary("sqrt", "sqrt", math.sqrt, _ew(np.sqrt), lambda x, out: 0.5 / out,
            "square root"),
-    _unary("abs", "abs", abs, np.abs, _abs_d, "|x|; abs'(0) = 0"),
+    _unary("abs", "abs", abs, np.abs, _abs_d, "|x|; abs'(0) = 0",
+           lambda x, out: sym("sign", x)),
     _unary("sign", "sign", _sign, np.sign, lambda x, out: _const_like(x, 0.0),
-           "-1, 0 or 1; derivative 0 everywhere"),
+           "-1, 0 or 1; derivative 0 everywhere", lambda x, out: None),
+    _unary("erf", "erf", math.erf, _erf_array, _erf_d, "the error function",
+           lambda x, out: _TWO_OVER_SQRT_PI * sym("exp", -x * x)),
     _unary("gelu", "gelu", lambda x: x * _phi_cdf(x), lambda x: x * _phi_cdf(x),
-           lambda x, out: _phi_cdf(x) + x * _phi_pdf(x), "x * Phi(x), exact (erf) form"),
+           lambda x, out: _phi_cdf(x) + x * _phi_pdf(x), "x * Phi(x), exact (erf) form",
+           _gelu_d_expr),
     _unary("gelu_tanh", "gelu", _gelu_tanh, _gelu_tanh, _gelu_tanh_d,
-           "gelu's tanh approximation"),
+           "gelu's tanh approximation",
+           lambda x, out: _gelu_tanh_d(x, out, tanh=lambda u: sym("tanh", u))),
     _unary("softplus", "softplus", _softplus_scalar, lambda x: np.logaddexp(0.0, x),
            lambda x, out: _sigmoid_scalar(x) if not is_array(x) else _sigmoid_array(x),
-           "log(1 + exp(x))"),
+           "log(1 + exp(x))", lambda x, out: sym("sigmoid", x)),
     _binary("leaky_relu", "leaky_relu", None, 100,
             lambda x, s: x if x > 0 else s * x, lambda x, s: np.where(x > 0, x, s * x),
             lambda x, s, out: _where(x > 0, x > 0, 1.0, s) * 1.0,
             lambda x, s, out: _where(x > 0, x > 0, 0.0, x) * 1.0,
             "x if x > 0 else slope * x; slope defaults to 0.01; derivative at 0 is slope",
-            defaults=(0.01,)),
+            defaults=(0.01,), dx_expr=_leaky_dx_expr, dy_expr=_leaky_ds_expr),
     Op("sum", "Σ", 1, params=(AXIS_ALL,), show=_with_axis("Σ"),
        forward=_reduction("sum", np.sum), vjp=(_sum_vjp,), jvp=(_sum_jvp,),
-       doc="sum of all elements, or along an axis"),
+       doc="sum of all elements, or along an axis", vjp_expr=(_sum_vjp_expr,)),
     Op("mean", "mean", 1, params=(AXIS_ALL,), show=_with_axis("mean"),
        forward=_reduction("mean", np.mean), vjp=(_mean_vjp,), jvp=(_mean_jvp,),
-       doc="mean of all elements, or along an axis"),
+       doc="mean of all elements, or along an axis", vjp_expr=(_mean_vjp_expr,)),
     Op("transpose", "ᵀ", 1,
        forward=_transpose,
        vjp=(lambda g, out, x: _transpose(g),),
        jvp=(lambda t, out, x: _transpose(t),),
-       doc="matrix transpose (reverses all axes)"),
+       doc="matrix transpose (reverses all axes)",
+       vjp_expr=(lambda g, out, x: sym("transpose", g),)),
     Op("mse", "mse", 2, cost=True,
        forward=lambda yhat, y: _as_value(np.sum(np.square(np.subtract(yhat, y)))),
        vjp=(lambda g, out, yhat, y: g * 2.0 * (yhat - y), lambda g, out, yhat, y: g * -2.0 * (yhat - y)),
        fresh=(True, True),
        jvp=(lambda t, out, yhat, y: _as_value(np.sum(t * 2.0 * (yhat - y))),
             lambda t, out, yhat, y: _as_value(np.sum(t * -2.0 * (yhat - y)))),
-       doc="squared error ||yhat - y||**2, as the homework defines it (no 1/K)"),
+       doc="squared error ||yhat - y||**2, as the homework defines it (no 1/K)",
+       vjp_expr=(lambda g, out, yhat, y: g * 2.0 * (yhat - y),
+                 lambda g, out, yhat, y: g * -2.0 * (yhat - y))),
     Op("bce", "bce", 2, cost=True,
        forward=_bce_forward,
        vjp=(lambda g, out, yhat, y: g * _bce_d_yhat(yhat, y), lambda g, out, yhat, y: g * _bce_d_y(yhat, y)),
@@ -934,17 +1151,20 @@ _RECORDS: list[Op] = [
             lambda t, out, yhat, y: _as_value(np.sum(t * _bce_d_y(yhat, y)))),
        doc="binary cross-entropy (1/K) sum -[y log yhat + (1-y) log(1-yhat)]; as PyTorch: "
            "0 log 0 = 0, derivatives finite for yhat in [0, 1] (log clamped at -100), "
-           "NaN for yhat outside [0, 1]"),
+           "NaN for yhat outside [0, 1]",
+       vjp_expr=_bce_vjp_exprs()),
     # Softmax and its relatives, shifted by the maximum so that exp never overflows.
     Op("softmax", "softmax", 1, params=(AXIS_LAST,), show=_with_axis("softmax", -1),
        forward=_softmax, vjp=(_softmax_rule,), jvp=(_softmax_rule,),
-       doc="exp(x) / sum(exp(x)) along axis (the last by default)"),
+       doc="exp(x) / sum(exp(x)) along axis (the last by default)",
+       vjp_expr=(_softmax_vjp_expr,)),
     Op("log_softmax", "log softmax", 1, params=(AXIS_LAST,),
        show=_with_axis("log softmax", -1),
        forward=_log_softmax,
        vjp=(lambda g, out, x, axis=-1: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
        jvp=(lambda t, out, x, axis=-1: t - np.sum(np.exp(out) * t, axis=axis, keepdims=True),),
-       doc="x - logsumexp(x) along axis (the last by default)"),
+       doc="x - logsumexp(x) along axis (the last by default)",
+       vjp_expr=(_log_softmax_vjp_expr,)),
     _weighted_reduction("logsumexp", "logsumexp", _logsumexp, _lse_weights,
                         "log(sum(exp(x))) over all elements, or along axis"),
     Op("cross_entropy", "CE", 2, cost=True,
@@ -954,37 +1174,43 @@ _RECORDS: list[Op] = [
             lambda t_, out, z, t: _as_value(np.sum(t_ * _ce_d_target(z, t)))),
        doc="cross-entropy of logits against a target of probabilities or one-hot, classes "
            "along the last axis: -sum(target * log_softmax(logits)), averaged over the rows "
-           "of a batch (PyTorch's cross_entropy with probability targets)"),
+           "of a batch (PyTorch's cross_entropy with probability targets)",
+       vjp_expr=_ce_vjp_exprs()),
     # Extremes: reductions (ties share the gradient) and elementwise (ties halve it).
     _extreme("max", np.max),
     _extreme("min", np.min),
     _binary("maximum", "maximum", None, 100, _max_scalar, _ew(np.maximum), _max_d,
             lambda x, y, out: _max_d(y, x, out),
             "the larger of x and y, elementwise; at a tie each gets half the gradient "
-            "(torch.maximum)"),
+            "(torch.maximum)", dx_expr=_max_d_expr,
+            dy_expr=lambda x, y, out: _max_d_expr(y, x, out)),
     _binary("minimum", "minimum", None, 100, _min_scalar, _ew(np.minimum), _min_d,
             lambda x, y, out: _min_d(y, x, out),
             "the smaller of x and y, elementwise; at a tie each gets half the gradient "
-            "(torch.minimum)"),
+            "(torch.minimum)", dx_expr=lambda x, y, out: _max_d_expr(y, x, out),
+            dy_expr=_max_d_expr),
     # Shapes: outer products, reshaping, indexing by constants.
     Op("outer", "outer", 2,
        forward=_outer,
        vjp=(lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g),
        jvp=(lambda t, out, a, b: np.outer(t, b), lambda t, out, a, b: np.outer(a, t)),
-       doc="outer product a bᵀ of two vectors"),
+       doc="outer product a bᵀ of two vectors",
+       vjp_expr=(lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g)),
     Op("reshape", "reshape", 1, params=(SHAPE,),
        show=lambda shape: "reshape " + "×".join(map(str, shape)),
        forward=_reshape,
        vjp=(lambda g, out, x, shape: _as_value(np.reshape(g, np.shape(x))),),
        jvp=(lambda t, out, x, shape: _as_value(np.reshape(t, np.shape(out))),),
-       doc="the same elements in another shape (row-major), one size may be -1"),
+       doc="the same elements in another shape (row-major), one size may be -1",
+       vjp_expr=(_reshape_vjp_expr,)),
     Op("index", "[]", 1, symbol="[]", precedence=5, params=(INDEX,),
        show=lambda index: f"[{index_text(index)}]",
        forward=_index_forward,
        vjp=(_index_vjp,),
        jvp=(lambda t, out, x, index: _as_value(np.asarray(t)[_key(index)]),),
        doc="x[i], W[:, j], x[1:3]: constant integers and slices, as NumPy's basic indexing; "
-           "the gradient goes back to the elements selected, zeros elsewhere"),
+           "the gradient goes back to the elements selected, zeros elsewhere",
+       vjp_expr=(_index_vjp_expr,)),
 ]
 
 

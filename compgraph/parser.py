@@ -15,7 +15,7 @@ operand (``x[0]``, ``W[:, 1]``, ``x[1:3]``, ``f(x)[-1]``).
 >>> parse("y = rleu(x)")
 Traceback (most recent call last):
   ...
-compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you mean 'relu'?); known functions: abs, bce, cos, cross_entropy, exp, gelu, gelu_tanh, leaky_relu, log, log_softmax, logsumexp, max, maximum, mean, min, minimum, mse, outer, relu, reshape, sigmoid, sign, sin, softmax, softplus, sqrt, sum, tanh, transpose
+compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you mean 'relu'?); known functions: abs, bce, cos, cross_entropy, erf, exp, gelu, gelu_tanh, leaky_relu, log, log_softmax, logsumexp, max, maximum, mean, min, minimum, mse, outer, relu, reshape, sigmoid, sign, sin, softmax, softplus, sqrt, sum, tanh, transpose
   y = rleu(x)
       ^^^^
 """

@@ -23,6 +23,8 @@ PACKAGE = REPO / "compgraph"
 LAYERS = ["core", "language", "evaluation", "rendering", "command line"]
 LAYER_OF = {
     "compgraph.errors": "core", "compgraph.version": "core", "compgraph.ops": "core", "compgraph.graph": "core",
+    "compgraph.symbolic": "core", "compgraph.latex": "core",
+    "compgraph.backprop": "evaluation",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
     "compgraph.functions": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
@@ -31,6 +33,8 @@ LAYER_OF = {
     "compgraph.cli": "command line", "compgraph.render_cli": "command line",
     "compgraph.steps_cli": "command line",
     "compgraph.__main__": "command line",
+    "compgraph.commands": "command line",
+    "compgraph.train": "evaluation", "compgraph.train_plot": "rendering",
     # the main job (`python -m compgraph.gallery`): an entry point that renders the examples
     "compgraph.gallery": "command line",
 }

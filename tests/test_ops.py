@@ -118,6 +118,7 @@ DOMAINS: dict[str, tuple[tuple[Sampler, ...], list[tuple[tuple, ...]]]] = {
     "abs": ((away_from_zero,), UNARY_SHAPES),
     "sign": ((away_from_zero,), UNARY_SHAPES),
     "gelu": ((anywhere,), UNARY_SHAPES),
+    "erf": ((anywhere,), UNARY_SHAPES),
     "gelu_tanh": ((anywhere,), UNARY_SHAPES),
     "softplus": ((anywhere,), UNARY_SHAPES),
     "leaky_relu": ((away_from_zero, slope), [(S, S), (V, S), (M, S), (M, ROW)]),
