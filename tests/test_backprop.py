@@ -118,6 +118,16 @@ def assert_simplified(program: BackwardProgram) -> None:
             assert not (e.op == "pow" and ones and e.args[1] is ones[0]), s.text()
 
 
+def test_the_gallerys_backprop_example_is_current() -> None:
+    """examples/homework-graph-backprop.cg is `compgraph backprop examples/homework-graph.cg`
+    (the gallery draws the graph of the gradient computation from it)."""
+    graph = cg.parse((REPO / "examples" / "homework-graph.cg").read_text(encoding="utf-8"))
+    saved = (REPO / "examples" / "homework-graph-backprop.cg").read_text(encoding="utf-8")
+    assert saved == backprop(graph).text() + "\n", (
+        "regenerate it: python -m compgraph backprop examples/homework-graph.cg "
+        "-o examples/homework-graph-backprop.cg")
+
+
 def test_the_homework_graph() -> None:
     program = check_exact(cg.parse(HOMEWORK), {"x": 2.0, "y": 3.0, "z": 1.0})
     backward = [s.text() for s in program.backward]
