@@ -159,6 +159,27 @@ def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
         yield str(target)
     except Exception as exc:  # matplotlib is an optional extra
         yield f"skipped {target.name}: {exc}"
+    yield from _loss_curve(examples_dir, renders_dir)
+
+
+LOSS_CURVE = ("two-layer-net", ["W1", "b1", "W2", "b2"], 0.01, 100)
+"""The training shown in docs/homework.md 7.1: example, parameters, learning rate, steps."""
+
+
+def _loss_curve(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
+    from .parser import parse
+    from .train import sgd
+    from .train_plot import draw_losses
+
+    stem, params, lr, steps = LOSS_CURVE
+    target = renders_dir / f"{stem}-loss.svg"
+    try:
+        graph = parse((examples_dir / f"{stem}.cg").read_text(encoding="utf-8"))
+        draw_losses(sgd(graph, params=params, lr=lr, steps=steps).losses, str(target),
+                    title=graph.output_name)
+        yield str(target)
+    except Exception as exc:  # matplotlib is an optional extra
+        yield f"skipped {target.name}: {exc}"
 
 
 def main(argv: list[str] | None = None) -> int:

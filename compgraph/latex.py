@@ -120,6 +120,9 @@ def to_latex(root: Expr, names: Mapping[str, str] | None = None) -> str:
         if op == "div":
             return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", 100
         if op == "matmul":
+            a, b = e.args
+            if len(a.shape) == 1 and len(b.shape) == 1:  # a dot product
+                return f"{_transposed(_wrap(parts[0], 100))} {_wrap(parts[1], 3)}", 2
             return f"{_wrap(parts[0], 2)} {_wrap(parts[1], 3)}", 2
         if op == "pow":
             return f"{_wrap(parts[0], 100)}^{{{parts[1][0]}}}", 4
@@ -130,8 +133,20 @@ def to_latex(root: Expr, names: Mapping[str, str] | None = None) -> str:
         if op == "sign" and e.args[0].op == "relu":
             inner = e.args[0].args[0]
             return f"\\mathbb{{1}}[{to_latex(inner, names)} > 0]", 100
+        params = dict(e.params)
+        if op == "index":
+            from .ops import index_text
+
+            return f"{_wrap(parts[0], 100)}_{{[{index_text(params['index'])}]}}", 100
+        if op in ("sum", "mean") and params.get("axis") is not None:
+            axis = params["axis"]
+            axes = ",".join(map(str, axis)) if isinstance(axis, tuple) else str(axis)
+            head = r"\textstyle\sum" if op == "sum" else r"\operatorname{mean}"
+            return f"{head}_{{\\mathrm{{axis}}\\,{axes}}}\\left({parts[0][0]}\\right)", 100
         if op == "sum":
-            return f"\\textstyle\\sum {_wrap(parts[0], 4)}", 3
+            if parts[0][1] >= 4:  # Σ (ŷ − y)²: a power or an atom needs no more brackets
+                return f"\\textstyle\\sum {parts[0][0]}", 3
+            return f"\\textstyle\\sum\\left({parts[0][0]}\\right)", 100
         if op == "sqrt":
             return f"\\sqrt{{{parts[0][0]}}}", 100
         head = _FUNCTIONS.get(op, rf"\operatorname{{{op}}}")

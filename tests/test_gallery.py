@@ -42,13 +42,30 @@ def test_renders_are_current(path: Path, view: str) -> None:
 
 
 def test_no_stray_renders() -> None:
-    expected = {f"{p.stem}-{v}.svg" for p, v in CASES} | {"activation-derivatives.svg"}
+    expected = {f"{p.stem}-{v}.svg" for p, v in CASES} | {"activation-derivatives.svg",
+                                                           "two-layer-net-loss.svg"}
     stray = sorted(p.name for p in RENDERS.glob("*.svg") if p.name not in expected)
     assert not stray, f"renders/ holds pictures of no example: {stray}"
 
 
 def test_activation_plot_is_rendered() -> None:
     assert (RENDERS / "activation-derivatives.svg").exists()
+
+
+def test_the_main_job_draws_the_loss_curve(tmp_path: Path) -> None:
+    """renders/two-layer-net-loss.svg (docs/homework.md 7.1) is drawn by the main job, the
+    same bytes each time (like the activation plot, its bytes depend on matplotlib's
+    version, so the saved file is not compared)."""
+    pytest.importorskip("matplotlib")
+    from compgraph.gallery import _loss_curve
+
+    assert (RENDERS / "two-layer-net-loss.svg").exists()
+    first = list(_loss_curve(ROOT / "examples", tmp_path / "a"))
+    again = list(_loss_curve(ROOT / "examples", tmp_path / "b"))
+    assert first == [str(tmp_path / "a" / "two-layer-net-loss.svg")], first
+    assert again == [str(tmp_path / "b" / "two-layer-net-loss.svg")], again
+    assert ((tmp_path / "a" / "two-layer-net-loss.svg").read_bytes()
+            == (tmp_path / "b" / "two-layer-net-loss.svg").read_bytes())
 
 
 def test_stamp_round_trip() -> None:

@@ -100,7 +100,7 @@ def matches(got: list[str], want: list[str]) -> bool:
 
 def test_the_walkthrough_has_commands_of_every_kind() -> None:
     kinds = {c.argv[0] for c in ALL}
-    assert {"eval", "jacobian", "plot", "render"} <= kinds
+    assert {"eval", "jacobian", "plot", "render", "backprop", "train"} <= kinds
     assert any("renders/activation-derivatives.svg" in c.argv for c in ALL)
 
 
@@ -119,7 +119,8 @@ def test_command(command: Command, scratch: Path, capsys: pytest.CaptureFixture[
             pytest.skip("the render command is not wired yet (compgraph/render_cli.py)")
         if not shutil.which("dot"):
             pytest.skip("Graphviz's dot is not installed")
-    if "plot" == command.argv[0] and any(a.endswith((".svg", ".png", ".pdf")) for a in command.argv):
+    if ("plot" == command.argv[0] or "--plot" in command.argv) and any(
+            a.endswith((".svg", ".png", ".pdf")) for a in command.argv):
         pytest.importorskip("matplotlib")
     code = cli.main(command.argv)
     out, err = capsys.readouterr()
