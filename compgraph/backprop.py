@@ -163,6 +163,7 @@ class _Printer:
         self.used: set[str] = set(graph.latest) | set(graph.input_names)
         self.names: list[list[str]] = [[] for _ in graph.nodes]   # printed names per node
         self.statements: list[Statement] = []
+        self.refs: dict[int, Expr] = {}   # forward values as expressions, once made
 
     # --- names -------------------------------------------------------------------------
 
@@ -242,9 +243,14 @@ class _Printer:
 
     def ref(self, i: int) -> Expr:
         """Node ``i``'s forward value: its name, or its expression written out."""
-        if self.names[i]:
-            return Expr.var(self.names[i][-1], self.shape[i])
-        return self.forward_expr(i, self.defined)
+        e = self.refs.get(i)
+        if e is None:
+            if self.names[i]:
+                e = Expr.var(self.names[i][-1], self.shape[i])
+            else:
+                e = self.forward_expr(i, self.defined)
+            self.refs[i] = e
+        return e
 
     # --- backward ----------------------------------------------------------------------
 

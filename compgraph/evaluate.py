@@ -163,7 +163,8 @@ class Values(Mapping):
         i = self.nonfinite
         if i is None:
             return None
-        return describe_node(self.graph, i, f"the value is not finite ({kind_of_nonfinite(self.nodes[i])})")
+        what = f"the value is not finite ({kind_of_nonfinite(self.nodes[i])})"
+        return describe_node(self.graph, i, what + self.graph.call_note(i))
 
 
 def same_nodes(a: Graph, b: Graph) -> bool:
@@ -446,6 +447,7 @@ def _why(node: Node, args: list[Value], exc: Exception) -> str:
 
 
 def _located(graph: Graph, i: int, message: str) -> EvaluationError:
+    message += graph.call_note(i)  # inside a function's body: which call
     span = graph.nodes[i].span
     if span is None or graph.source is None:
         return EvaluationError(message)

@@ -322,6 +322,17 @@ class Graph:
                 members[k].append(i)
         return tuple(tuple(m) for m in members)
 
+    def call_note(self, i: int) -> str:
+        """`` in linear#2 (called at line 12)`` for a node a function's body made, so that a
+        message pointing into the body says which call it is about; ``""`` otherwise."""
+        call = self.call_of(i)
+        if call is None:
+            return ""
+        where = ""
+        if call.span is not None and self.source is not None:
+            where = f" (called at line {self.source.count(chr(10), 0, call.span[0]) + 1})"
+        return f" in {call.id}{where}"
+
     def local_name(self, i: int) -> str | None:
         """The name node ``i`` was given inside a function's body (``s`` in
         ``def linear(W, b, x): s = W @ x + b ...``), or ``None``."""

@@ -140,12 +140,23 @@ def _dummy(e: Expr) -> Any:
     return np.ones(e.shape) if e.shape else 1.0
 
 
-def _shape_of(op: str, args: tuple[Expr, ...], params: tuple[tuple[str, Any], ...]) -> Shape:
-    from .ops import OPS  # the registry imports this module: look it up when first needed
+def _registry() -> dict[str, Any]:
+    """The operator registry (which imports this module: looked up when first needed)."""
+    global _OPS
+    if _OPS is None:
+        from .ops import OPS
 
+        _OPS = OPS
+    return _OPS
+
+
+_OPS: dict[str, Any] | None = None
+
+
+def _shape_of(op: str, args: tuple[Expr, ...], params: tuple[tuple[str, Any], ...]) -> Shape:
     try:
         with np.errstate(all="ignore"):
-            out = OPS[op].forward(*(_dummy(a) for a in args), **dict(params))
+            out = _registry()[op].forward(*(_dummy(a) for a in args), **dict(params))
     except (ValueError, TypeError, IndexError) as exc:
         shapes = ", ".join(str(a.shape) for a in args)
         raise SymbolicError(f"cannot apply {op} to shapes {shapes}: {exc}") from None
@@ -153,10 +164,8 @@ def _shape_of(op: str, args: tuple[Expr, ...], params: tuple[tuple[str, Any], ..
 
 
 def _fold(op: str, args: tuple[Expr, ...], params: tuple[tuple[str, Any], ...]) -> Expr:
-    from .ops import OPS
-
     with np.errstate(all="ignore"):
-        out = OPS[op].forward(*(a.value for a in args), **dict(params))
+        out = _registry()[op].forward(*(a.value for a in args), **dict(params))
     return Expr.const(out)
 
 
@@ -164,9 +173,7 @@ def call(op: str, *raw: Any, **params: Any) -> Expr:
     """``op`` applied to ``raw`` (expressions or numbers) with the operator's static
     parameters ``params`` (``axis=0``), simplified where that keeps every number to the
     last bit; ``SymbolicError`` when the shapes do not fit."""
-    from .ops import OPS
-
-    record = OPS.get(op)
+    record = _registry().get(op)
     if record is None:
         raise SymbolicError(f"the language has no operator {op!r}")
     bound = record.bind(params) if (record.params or params) else ()

@@ -129,6 +129,9 @@ def test_an_evaluation_error_in_a_body_points_into_the_body() -> None:
     with pytest.raises(cg.EvaluationError) as e:
         evaluate(g, A=[[1.0, 2.0]], c=[0.0], u=[1.0, 2.0, 3.0])
     assert e.value.line == 2 and "W @ x" in e.value.caret
+    assert "in linear#1 (called at line 4)" in e.value.message
+    values = evaluate(parse("def f(x): return log(x)\ny = f(u) + f(-u)"), u=2.0)
+    assert "in f#2 (called at line 2)" in values.nonfinite_message()
 
 
 # --- the call records --------------------------------------------------------------------------
