@@ -20,7 +20,9 @@ def to_networkx(graph: Graph, values: Any = None, grads: Any = None) -> Any:
 
     Edges run operand → user and are keyed by operand index, so ``x + x`` has two edges
     (keys 0 and 1). Node attributes: ``kind``, ``op``, ``name`` (display label or None),
-    ``params`` for an op with static parameters (``{"axis": 0}``), plus ``value`` and
+    ``params`` for an op with static parameters (``{"axis": 0}``), ``call`` (the calls of
+    user functions it sits in, outermost first) and ``local_name`` (its name in the
+    function's body) when the program calls functions, plus ``value`` and
     ``gradient`` when ``values`` / ``grads`` are given; edge
     attributes ``operand`` (the index) and, with ``grads``, ``gradient`` (what it carries back).
     """
@@ -40,6 +42,9 @@ def to_networkx(graph: Graph, values: Any = None, grads: Any = None) -> Any:
                                  "name": graph.labels[node.id]}
         if node.params:
             attrs["params"] = node.kwargs
+        if graph.calls:
+            attrs["call"] = graph.call_path(node.id)  # ("layer#1", "linear#1"), or ()
+            attrs["local_name"] = graph.local_name(node.id)
         if node.kind == "const":
             attrs["value"] = node.value
         if values is not None:

@@ -9,6 +9,12 @@ Calls take an operator's static parameters as keyword arguments of constants
 (``softmax(z, axis=0)``), and a subscript of constant integers and slices may follow any
 operand (``x[0]``, ``W[:, 1]``, ``x[1:3]``, ``f(x)[-1]``).
 
+``def NAME(PARAMS):`` starts a user-defined function, its body the indented lines below
+(or the rest of the line), ending in ``return``. Indentation matters only there: a body's
+lines share one indentation, deeper than the ``def``'s, and the first line indented no
+deeper ends it. Bodies are recorded once and inlined at each call
+(``compgraph.functions``), so deep or long chains of calls use no recursion either.
+
 >>> g = parse("a = x*y + z, b = a*(x + x), w = a*b + b")
 >>> g.input_names, g.output_name
 (('x', 'y', 'z'), 'w')

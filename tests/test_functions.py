@@ -298,3 +298,12 @@ def test_each_call_is_a_labelled_cluster_and_nested_calls_nest() -> None:
     assert g.local_name(s_node) == "s" and g.labels[s_node] is None
     assert f"v{s_node} [label=s" in source.replace("\t", "")
     assert cg.to_dot(g, legend=False).source == source  # deterministic
+
+
+def test_networkx_export_carries_the_calls() -> None:
+    g = parse("def sq(x):\n    y = x*x\n    return y\nz = sq(u) + 1")
+    nxg = cg.to_networkx(g)
+    mul = next(i for i, n in enumerate(g.nodes) if n.op == "mul")
+    assert nxg.nodes[mul]["call"] == ("sq#1",) and nxg.nodes[mul]["local_name"] == "y"
+    assert nxg.nodes[g.output]["call"] == ()
+    assert "call" not in cg.to_networkx(parse("z = u*u + 1")).nodes[0]
