@@ -26,7 +26,7 @@ _TOKEN = re.compile(rf"""
     (?P<WS>[ \t\r\f]+|\\\n)
   | (?P<COMMENT>\#[^\n]*)
   | (?P<NL>\n)
-  | (?P<NUM>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)
+  | (?P<NUM>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)
   | (?P<NAME>[^\W\d][\w{_MARKS}]*)
   | (?P<CMP>==|!=|<=|>=|<|>)
   | (?P<ASSIGN>[-+*/]=|=(?!=))
@@ -42,6 +42,29 @@ _new_token = tuple.__new__
 _OPENERS = {"LPAR", "LBRK"}
 _CLOSERS = {"RPAR", "RBRK"}
 
+# Python's rule for underscores in numbers: one at a time, between two digits.
+_DIGITS = r"\d(?:_?\d)*"
+_PYTHON_NUMBER = re.compile(rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?")
+
+
+def _check_underscores(source: str, start: int, text: str) -> None:
+    """Refuse ``1_``, ``1__0``, ``1_.5`` with the caret under the first stray underscore.
+
+    >>> _check_underscores("x = 1__0", 4, "1__0")
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.ParseError: line 1, column 6: a '_' in a number goes between two digits (as in 1_000)
+      x = 1__0
+           ^
+    """
+    if _PYTHON_NUMBER.fullmatch(text):
+        return
+    for k, ch in enumerate(text):
+        if ch == "_" and not (0 < k < len(text) - 1 and text[k - 1].isdigit()
+                              and text[k + 1].isdigit()):
+            raise ParseError("a '_' in a number goes between two digits (as in 1_000)",
+                             source, start + k, start + k + 1)
+
 
 def tokenize(source: str) -> list[Token]:
     """Split ``source`` into tokens ending with one ``EOF``.
@@ -52,7 +75,7 @@ def tokenize(source: str) -> list[Token]:
     """
     tokens: list[Token] = []
     append = tokens.append
-    depth = 0
+    openers: list[int] = []   # offsets of the brackets still open
     n = len(source)
     for m in _TOKEN.finditer(source):
         kind = m.lastgroup
@@ -66,18 +89,26 @@ def tokenize(source: str) -> list[Token]:
                 if not text.isidentifier():
                     raise ParseError(f"{m.group()!r} is not a valid name", source, pos, end)
             append(_new_token(Token, ("NAME", text, pos, end)))
-        elif kind == "OP" or kind == "ASSIGN":
+        elif kind == "OP":
+            append(_new_token(Token, (kind, m.group(), pos, end)))
+        elif kind == "ASSIGN":
+            if openers and _starts_a_statement(source, tokens, openers[-1]):
+                opener = openers[-1]
+                raise ParseError(f"{source[opener]!r} is never closed", source, opener, opener + 1)
             append(_new_token(Token, (kind, m.group(), pos, end)))
         elif kind == "NUM":
+            text = m.group()
+            if "_" in text:
+                _check_underscores(source, pos, text)
             if end < n and (source[end].isalpha() or source[end] == "_"):
-                raise ParseError(f"a number runs into a name: write {m.group()}*{source[end]} "
+                raise ParseError(f"a number runs into a name: write {text}*{source[end]} "
                                  "to multiply", source, pos, end + 1)
-            append(_new_token(Token, ("NUM", m.group(), pos, end)))
+            append(_new_token(Token, ("NUM", text, pos, end)))
         elif kind == "NL":
-            if depth == 0:
+            if not openers:
                 append(_new_token(Token, ("SEP", "\n", pos, end)))
         elif kind == "COMMA":
-            append(_new_token(Token, ("COMMA" if depth else "SEP", ",", pos, end)))
+            append(_new_token(Token, ("COMMA" if openers else "SEP", ",", pos, end)))
         elif kind == "SEMI":
             append(_new_token(Token, ("SEP", ";", pos, end)))
         elif kind == "CMP":
@@ -86,13 +117,25 @@ def tokenize(source: str) -> list[Token]:
             raise ParseError(f"comparison {text!r} is not supported{hint}", source, pos, end)
         elif kind == "BAD":
             ch = source[pos]
-            hint = " (strings are not part of the language)" if ch in "'\"" else ""
+            hint = (" (strings are not part of the language)" if ch in "'\"" else
+                    " (for a power write **, as in x**2)" if ch == "^" else "")
             raise ParseError(f"unexpected character {ch!r}{hint}", source, pos, pos + 1)
         else:
             if kind in _OPENERS:
-                depth += 1
-            elif kind in _CLOSERS and depth:
-                depth -= 1
+                openers.append(pos)
+            elif kind in _CLOSERS and openers:
+                openers.pop()
             append(_new_token(Token, (kind, m.group(), pos, end)))  # type: ignore[arg-type]
     append(Token("EOF", "", n, n))
     return tokens
+
+
+def _starts_a_statement(source: str, tokens: list[Token], opener: int) -> bool:
+    """Whether an ``=`` inside brackets follows a name that begins a later line than the
+    open bracket: then the bracket was never closed and a new statement began (the
+    language has no keyword arguments, so ``=`` has no other place inside brackets)."""
+    if not tokens or tokens[-1][0] != "NAME":
+        return False
+    name_start = tokens[-1][2]
+    line_start = source.rfind("\n", 0, name_start) + 1
+    return line_start > opener and not source[line_start:name_start].strip()
