@@ -80,5 +80,9 @@ class RenderError(CompgraphError, RuntimeError):
     """Drawing a graph failed."""
 
 
+class OutputPathError(RenderError, ValueError):
+    """An output path whose format cannot be told from its suffix (``w.jpg``)."""
+
+
 class GraphvizMissingError(RenderError):
     """The Graphviz ``dot`` binary is needed and was not found."""

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .differentiate import tangents
-from .drawing.files import write_atomic
+from .drawing.files import check_folder, write_atomic
 from .errors import EvaluationError, InputError, RenderError
 from .evaluate import evaluate
 from .graph import Graph
@@ -31,6 +31,10 @@ from .parser import parse
 
 INSTALL_HINT = "pip install 'compgraph[plot]'"
 FORMATS = ("svg", "png", "pdf")
+# The most samples a plot takes: a million points of a small program take about a second
+# and some hundreds of megabytes (each node holds a million-point array); a billion would
+# take the machine's memory.
+MAX_POINTS = 1_000_000
 
 
 class PlotUsageError(InputError):
@@ -77,6 +81,7 @@ def sample(program: str | Graph, lo: float = -4.0, hi: float = 4.0, points: int 
         raise PlotUsageError(f"plot draws programs of exactly one input; {label!r} has "
                              f"{len(graph.input_names)} ({names})")
     wrt = graph.input_names[0]
+    check_points(points)
     x = np.linspace(float(lo), float(hi), int(points))
     values = evaluate(graph, {wrt: x})
     f = values.output
@@ -101,6 +106,19 @@ def _elementwise(graph: Graph, wrt: str, x: np.ndarray, f: np.ndarray) -> bool:
     return True
 
 
+def check_points(points: int, least: int = 1) -> None:
+    """At least ``least`` samples (a plot needs 2) and at most :data:`MAX_POINTS`.
+
+    >>> check_points(10**9)
+    Traceback (most recent call last):
+      ...
+    compgraph.plot.PlotUsageError: --points 1000000000: need at least 1 and at most 1,000,000
+    """
+    if not least <= points <= MAX_POINTS:
+        raise PlotUsageError(f"--points {points}: need at least {least} and at most "
+                             f"{MAX_POINTS:,}")
+
+
 def parse_range(text: str) -> tuple[float, float]:
     """``"LO,HI"`` as two finite numbers with LO < HI.
 
@@ -112,8 +130,8 @@ def parse_range(text: str) -> tuple[float, float]:
         lo, hi = (float(p) for p in parts)
     except ValueError:
         raise PlotUsageError(f"--range {text}: write LO,HI such as --range=-4,4") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise PlotUsageError(f"--range {text}: need finite LO < HI")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
+        raise PlotUsageError(f"--range {text}: need finite LO < HI, less than 1.8e308 apart")
     return lo, hi
 
 
@@ -189,8 +207,8 @@ def draw(samples: Sequence[Samples], path: str, derivative_only: bool = False) -
                     "png": {"Software": None}}[fmt]
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, metadata=metadata)
-    # Everything is drawn before the file is touched; write_atomic never leaves half a file.
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # Everything is drawn before the file is touched; write_atomic never leaves half a file
+    # (and, like render, never creates a missing folder: a mistyped one would be).
     write_atomic(path, buffer.getvalue())
     return path
 
@@ -204,9 +222,10 @@ def run_plot(args: argparse.Namespace, read_program: Callable[[str], str]) -> in
         raise PlotUsageError("plot needs -o FILE (svg, png or pdf) or --csv")
     if args.out is not None and os.path.splitext(args.out)[1].lstrip(".").lower() not in FORMATS:
         raise PlotUsageError(f"-o {args.out}: the suffix must be one of {', '.join(FORMATS)}")
-    if args.points < 2:
-        raise PlotUsageError(f"--points {args.points}: need at least 2")
+    check_points(args.points, least=2)
     lo, hi = parse_range(args.range)
+    if args.out is not None:
+        check_folder(args.out)
     samples = []
     for arg in args.programs:
         text = read_program(arg)

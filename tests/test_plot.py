@@ -176,6 +176,7 @@ def test_without_matplotlib_one_line_names_the_install(monkeypatch: pytest.Monke
 def test_svg_is_written_atomically_and_deterministically(tmp_path, capsys) -> None:
     pytest.importorskip("matplotlib")
     programs = ["gelu(x)", "leaky_relu(x, 0.1)", "relu(x)", "tanh(x)"]
+    (tmp_path / "sub").mkdir()
     a, b = tmp_path / "sub" / "a.svg", tmp_path / "sub" / "b.svg"
     assert run(["plot", *programs, "-o", str(a)], capsys) == (0, f"{a}\n", "")
     assert run(["plot", *programs, "-o", str(b)], capsys)[0] == 0

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 import graphviz
 
-from ..errors import GraphvizMissingError, RenderError
+from ..errors import GraphvizMissingError, OutputPathError, RenderError
 from ..graph import Graph
 from .dot import to_dot
 from .dshape import dshape_svg
@@ -68,8 +68,39 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def check_folder(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`RenderError` naming the problem when ``path`` cannot be written for
+    want of a folder: the folder does not exist (it is never created: a mistyped tree
+    would be), or a file stands where a folder should be, or ``path`` is itself a folder.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / "notes.txt").write_text("")
+    0
+    >>> check_folder(folder / "notes.txt" / "w.svg")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.RenderError: cannot write .../notes.txt/w.svg: .../notes.txt is a file, not a folder
+    """
+    path = Path(path)
+    folder = path.parent
+    if os.path.isdir(path):
+        raise RenderError(f"cannot write {path}: it is a folder")
+    if os.path.isdir(folder):
+        return
+    part = folder
+    while not os.path.lexists(part) and part != part.parent:
+        part = part.parent
+    if os.path.lexists(part) and not os.path.isdir(part):
+        raise RenderError(f"cannot write {path}: {part} is a file, not a folder")
+    raise RenderError(f"cannot write {path}: the folder {folder} does not exist")
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` all at once: either the whole new file or the old one stays.
+
+    The folder must exist (see :func:`check_folder`). Every failure names ``path``, never
+    the temporary file beside it.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -77,10 +108,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     b'hi'
     """
     path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise RenderError(f"cannot write {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    check_folder(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
     try:
         # mkstemp makes a private (0600) file; the picture gets the usual permissions.
         os.fchmod(fd, _mode_for(path))
@@ -100,18 +132,40 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
+def format_of(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The format to write ``path`` in: ``format`` if given, else the path's suffix
+    (``.gv`` is DOT). The command line and :func:`render` share it, and its error.
+
+    >>> format_of("w.svg"), format_of("w.gv"), format_of("w", "png")
+    ('svg', 'dot', 'png')
+    >>> format_of("w.jpg")
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.OutputPathError: cannot tell the format of 'w.jpg' from its suffix; use .svg, .png, .pdf or .dot, or name the format (--format on the command line, format= in Python)
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise RenderError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+        return format
+    suffix = Path(path).suffix.lower().lstrip(".")
+    suffix = "dot" if suffix == "gv" else suffix
+    if suffix not in FORMATS:
+        raise OutputPathError(f"cannot tell the format of {str(path)!r} from its suffix; use "
+                              ".svg, .png, .pdf or .dot, or name the format (--format on the "
+                              "command line, format= in Python)")
+    return suffix
+
+
 def _targets(path: str | os.PathLike[str], format: str | Iterable[str] | None
              ) -> list[tuple[Path, str]]:
     """Which files to write: the format from the suffix, or each format next to ``path``."""
     path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
     if format is None:
-        formats = [suffix if suffix in FORMATS else "svg"]
-    else:
-        formats = [format] if isinstance(format, str) else list(format)
+        return [(path, format_of(path))]
+    formats = [format] if isinstance(format, str) else list(format)
     for f in formats:
-        if f not in FORMATS:
-            raise RenderError(f"unknown format {f!r}; choose one of: {', '.join(FORMATS)}")
+        format_of(path, f)
+    suffix = path.suffix.lower().lstrip(".")
     if len(formats) == 1 and suffix == formats[0]:
         return [(path, formats[0])]
     base = path.with_suffix("") if suffix in FORMATS else path
@@ -125,8 +179,9 @@ def render(graph: Graph, path: str | os.PathLike[str], view: str = "forward",
            **options: Any) -> list[Path]:
     """Draw ``graph`` to ``path`` and return the paths written.
 
-    The format comes from the suffix (``w.svg``), or ``format`` names one or several
-    (``["svg", "png"]`` writes ``w.svg`` and ``w.png``). ``options`` are those of
+    The format comes from the suffix (``w.svg``; another suffix is an
+    :class:`~compgraph.errors.OutputPathError`), or ``format`` names one or several
+    (``["svg", "png"]`` writes ``w.svg`` and ``w.png``). The folder must exist. ``options`` are those of
     :func:`~compgraph.drawing.to_dot` (``edge_labels``, ``legend``, ``rankdir``, ``theme``,
     ``label_anonymous``, ``title``, ``costs``, ``layout``).
 
@@ -137,6 +192,8 @@ def render(graph: Graph, path: str | os.PathLike[str], view: str = "forward",
     ['w.dot']
     """
     targets = _targets(path, format)
+    for target, _ in targets:
+        check_folder(target)
     dot = to_dot(graph, view, values, grads, tangents, local, **options)
     # Everything is drawn before anything is written: a failure leaves no file behind.
     outputs = [(p, pipe(dot, f, engine)) for p, f in targets]
