@@ -11,26 +11,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
-from .differentiate import backward, check_gradients, jacobian
-from .errors import (CompgraphError, EvaluationError, InputError, ParseError, RenderError,
-                     ShapeWarning)
+from .cli_input import (UsageError, check_argv_text, check_point, parse_at, read_inputs,
+                        read_program)
+from .differentiate import backward, gradient_check, jacobian
+from .errors import (CompgraphError, EvaluationError, InputError, OutputPathError, ParseError,
+                     RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph
 from .parser import parse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-class UsageError(CompgraphError, ValueError):
-    """Bad command-line usage."""
-
+__all__ = ["UsageError", "main", "read_program", "build_parser"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, as for every other mistake
@@ -39,83 +37,23 @@ class _Parser(argparse.ArgumentParser):
 
 # --- shared option handling -------------------------------------------------------------
 
-def read_program(arg: str) -> str:
-    """PROGRAM is ``-`` (standard input), a path to a file, or the program text itself."""
-    if arg == "-":
-        return sys.stdin.read()
-    if "\n" not in arg and len(arg) < 4096 and os.path.isfile(arg):
-        try:
-            with open(arg, encoding="utf-8") as f:
-                return f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {arg}: {exc}") from None
-    if arg.endswith((".cg", ".txt")) and "=" not in arg and "(" not in arg:
-        raise UsageError(f"no such file: {arg}")
-    return arg
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split ``x=1,W=[[1,2],[3,4]]`` on the commas outside brackets."""
-    parts, depth, cur = [], 0, []
-    for ch in text:
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _number_or_json(name: str, text: str) -> Any:
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise UsageError(f"--at {name}={text}: the value must be a number or a JSON array "
-                         f"such as [1, 2] or [[1, 2], [3, 4]]") from None
-
-
-def parse_at(items: Sequence[str] | None) -> dict[str, Any]:
-    """``--at x=2,y=3 --at W=[[1,2],[3,4]]`` as a mapping of names to raw values."""
-    out: dict[str, Any] = {}
-    for item in items or ():
-        for part in _split_top_level(item):
-            name, sep, text = part.partition("=")
-            if not sep or not name.strip():
-                raise UsageError(f"--at {part}: write NAME=VALUE, e.g. --at x=2,y=3")
-            out[name.strip()] = _number_or_json(name.strip(), text.strip())
-    return out
-
-
-def read_inputs(path: str | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise UsageError(f"--inputs {path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--inputs {path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--inputs {path}: expected one JSON object mapping input names to "
-                         "numbers or nested lists")
-    return data
-
 
 def load(args: argparse.Namespace) -> tuple[Graph, Values]:
     """Parse PROGRAM, pick the output, evaluate at the given point."""
-    graph = parse(read_program(args.program), output=getattr(args, "output", None))
+    graph = load_graph(args)
+    return graph, evaluate_at(args, graph)
+
+
+def load_graph(args: argparse.Namespace) -> Graph:
+    """PROGRAM parsed, with ``--output`` as its output."""
+    return parse(read_program(args.program), output=getattr(args, "output", None))
+
+
+def evaluate_at(args: argparse.Namespace, graph: Graph) -> Values:
+    """The graph evaluated at ``--inputs`` and ``--at`` (which overrides the file)."""
     point = {**read_inputs(args.inputs), **parse_at(args.at)}
-    return graph, evaluate(graph, point, strict=getattr(args, "strict_shapes", False))
+    check_point(graph, point)
+    return evaluate(graph, point, strict=getattr(args, "strict_shapes", False))
 
 
 def warn_nonfinite(values: Values | Any) -> None:
@@ -166,9 +104,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not isinstance(values.output, np.ndarray):
         grads = backward(graph, values)
         warn_nonfinite(grads)
-    elif not args.json:
-        print(f"note: {graph.output_name} has shape {values.output.shape}; gradients need a "
+    elif not args.json or args.check:
+        what = "gradients and the numeric check need" if args.check else "gradients need"
+        print(f"note: {graph.output_name} has shape {values.output.shape}; {what} a "
               "scalar output (use 'jacobian', or sum(...))", file=sys.stderr)
+    check = gradient_check(graph, values, grads) if args.check and grads is not None else None
     if args.json:
         doc = {
             "output": graph.output_name,
@@ -176,26 +116,57 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "values": {k: to_json(v) for k, v in values.items()},
             "gradients": None if grads is None else {k: to_json(v) for k, v in grads.items()},
         }
-        print(json.dumps(doc, ensure_ascii=False))
+        if args.check:
+            doc["check"] = None if check is None else {
+                name: {"numeric": to_json(c["numeric"]),
+                       "relative_error": to_json(c["relative_error"]),
+                       "verdict": c["verdict"]} for name, c in check.items()}
+        print_json(doc)
         return EXIT_OK
-    check = check_gradients(graph, values.inputs) if args.check and grads is not None else {}
-    rows = [("name", "value", "gradient", "numeric" if check else "")]
+    rows = [("name", "value", "gradient", "numeric" if check else "", "check" if check else "")]
     for name in values:
-        numeric = fmt(check[name][1]) if name in check else ""
-        rows.append((name, fmt(values[name]), fmt(grads[name]) if grads else "", numeric))
+        c = check.get(name) if check and graph.latest[name] in graph.inputs else None
+        rows.append((name, fmt(values[name]), fmt(grads[name]) if grads else "",
+                     fmt(c["numeric"]) if c else "", c["verdict"] if c else ""))
     print(f"{graph.output_name} = {fmt(values.output)}")
     _table(rows)
     if check:
-        worst = max(gap for _, _, gap in check.values())
-        print(f"numeric check (central differences): largest gap {worst:.3g}")
+        worst = max((c["relative_error"] for c in check.values()), key=lambda e: (e != e, e))
+        odd = [f"{c['verdict']} at {name}" for name, c in check.items() if c["verdict"] != "ok"]
+        print(f"numeric check (central differences, step scaled with |x|): largest relative "
+              f"error {worst:.3g}" + (f"; {', '.join(odd)}" if odd else ""))
     return EXIT_OK
+
+
+def shown(text: str) -> str:
+    """``text`` as the terminal will show it: characters its encoding lacks escaped
+    (``\\u03b1``), so that columns line up on a cp1252 or ASCII terminal too."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text
+
+
+def print_json(doc: Any) -> None:
+    """One JSON object on one line: UTF-8 text where standard output can show it, ASCII
+    escapes (``\\u03b1``, still the same JSON) where it cannot."""
+    text = json.dumps(doc, ensure_ascii=False)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(doc)
+    print(text)
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
     """Columns padded to their widest line; a cell with several lines (a matrix) makes
     its row that tall."""
     cols = [c for c in range(len(rows[0])) if any(r[c] for r in rows)]
-    cells = [[r[c].split("\n") for c in cols] for r in rows]
+    cells = [[shown(r[c]).split("\n") for c in cols] for r in rows]
     widths = [max(len(line) for row in cells for line in row[k]) for k in range(len(cols))]
     for row in cells:
         for h in range(max(len(cell) for cell in row)):
@@ -211,8 +182,8 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
     jac = jacobian(graph, args.wrt, values=values, mode=args.mode, matrix=args.matrix)
     shape = list(np.shape(jac))
     if args.json:
-        print(json.dumps({"output": graph.output_name, "wrt": args.wrt, "shape": shape,
-                          "jacobian": to_json(jac)}, ensure_ascii=False))
+        print_json({"output": graph.output_name, "wrt": args.wrt, "shape": shape,
+                    "jacobian": to_json(jac)})
     else:
         print(f"d{graph.output_name}/d{args.wrt}  shape {tuple(shape)}")
         print(fmt(jac) if np.ndim(jac) else fmt(jac))
@@ -222,13 +193,13 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from .render_cli import run_render
 
-    return run_render(args, load)
+    return run_render(args)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import run_plot
 
-    return run_plot(args, read_program)
+    return run_plot(args, lambda arg: read_program(arg, expression_ok=True))
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -336,14 +307,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[k] == "--range" and argv[k + 1].startswith("-"):
             argv[k:k + 2] = [f"--range={argv[k + 1]}"]
             break
+    _escape_what_the_terminal_cannot_show()
     try:
+        check_argv_text(argv)
         args = build_parser().parse_args(argv)
-        with warnings.catch_warnings():
+        # The non-finite report (warn_nonfinite) is the one message about NaN and inf;
+        # NumPy's own RuntimeWarnings would repeat it, without saying where.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
             _show_warnings_once()
+            warnings.simplefilter("ignore", RuntimeWarning)
             return args.func(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (ParseError, InputError, UsageError) as exc:
+    except (ParseError, InputError, UsageError, OutputPathError) as exc:
         return _fail(exc, EXIT_USAGE)
     except (EvaluationError, RenderError) as exc:
         return _fail(exc, EXIT_FAILED)
@@ -357,10 +333,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as exc:  # a bug of ours: still no traceback for the user
-        print(f"error: internal error ({type(exc).__name__}: {exc}); please report it",
-              file=sys.stderr)
+    except MemoryError:
+        print("error: out of memory (the inputs or the program are too large for this "
+              "machine)", file=sys.stderr)
         return EXIT_FAILED
+    except (ArithmeticError, ValueError) as exc:
+        # A scalar rule that raised instead of giving inf or NaN (the engine's rules are
+        # meant not to; this keeps a remaining one an ordinary message, not a bug report).
+        if not isinstance(exc, ArithmeticError) and str(exc) != "math domain error":
+            return _internal(exc)
+        why = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else exc
+        print(f"error: arithmetic failed at these values ({why}): a value is too large "
+              "or not finite", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug of ours: still no traceback for the user
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    print(f"error: internal error ({type(exc).__name__}: {exc}); please report it",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _escape_what_the_terminal_cannot_show() -> None:
+    """On a terminal whose encoding cannot show a character (cp1252, ASCII: some Windows
+    consoles and CI logs), print it escaped (``\\u03b1``) rather than fail. Files and
+    ``--format dot`` are always UTF-8 and do not pass through here."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if (getattr(stream, "errors", None) == "strict" and encoding not in ("utf8", "")
+                and hasattr(stream, "reconfigure")):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def write_utf8(text: str) -> None:
+    """Text for another program (DOT) to standard output as UTF-8, whatever the terminal's
+    encoding."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def _show_warnings_once() -> None:

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -14,7 +13,6 @@ from .differentiate import backward, local_derivatives, tangents
 from .errors import InputError
 from .evaluate import Values
 from .graph import Graph
-from .parser import parse
 
 
 def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
@@ -26,10 +24,10 @@ def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
     return Path(f"{stem}-{args.view}.{fmt}")
 
 
-def run_render(args: argparse.Namespace,
-               load: Callable[[argparse.Namespace], tuple[Graph, Values]]) -> int:
+def run_render(args: argparse.Namespace) -> int:
     from . import cli
     from .drawing import pipe, to_dot, write_atomic
+    from .drawing.files import check_folder, format_of
 
     if args.view == "diff":
         from .steps_cli import run_diff
@@ -37,14 +35,15 @@ def run_render(args: argparse.Namespace,
         return run_diff(args)
     if args.against is not None or args.train_step is not None:
         raise cli.UsageError("--against and --train-step belong to the diff view: add --view diff")
-    values = grads = tans = local = None
+    values: Values | None = None
+    grads = tans = local = None
+    graph = cli.load_graph(args)   # once: PROGRAM may be standard input
     try:
-        graph, values = load(args)
+        values = cli.evaluate_at(args, graph)
     except InputError:
         # The forward view can be drawn without numbers; every other view needs them.
         if args.view != "forward" or args.at or args.inputs:
             raise
-        graph = parse(cli.read_program(args.program), output=args.output)
         print("note: no values for some inputs, so the picture shows the structure only "
               "(give them with --at NAME=VALUE)", file=sys.stderr)
     if values is not None:
@@ -66,6 +65,7 @@ def run_render(args: argparse.Namespace,
             raise InputError("the tangent view needs an input; this program has none")
         tans = tangents(graph, values, wrt)  # type: ignore[arg-type]
 
+    _check_costs(graph, args.cost)
     dot = to_dot(graph, args.view, values, grads, tans, local,
                  edge_labels=args.edge_labels, legend=not args.no_legend, rankdir=args.rankdir,
                  theme=args.theme, label_anonymous=args.label_anonymous, title=args.title,
@@ -73,24 +73,18 @@ def run_render(args: argparse.Namespace,
     if dot.note:
         print(f"note: {dot.note}", file=sys.stderr)
 
-    fmt = args.format
     if args.out is not None:
         path = Path(args.out)
-        suffix = path.suffix.lstrip(".").lower()
-        if fmt is None:
-            if suffix not in ("svg", "png", "pdf", "dot", "gv"):
-                raise cli.UsageError(f"cannot tell the format of {args.out!r} from its suffix; "
-                                     "use .svg, .png, .pdf or .dot, or give --format")
-            fmt = "dot" if suffix == "gv" else suffix
-    elif fmt == "dot":
-        sys.stdout.write(dot.source)
+        fmt = format_of(path, args.format)
+    elif args.format == "dot":
+        cli.write_utf8(dot.source)
         return cli.EXIT_OK
     else:
-        fmt = fmt or "svg"
+        fmt = args.format or "svg"
         path = _default_path(args, graph, fmt)
         print(f"note: no -o given, writing {path}", file=sys.stderr)
+    check_folder(path)   # before Graphviz runs: a mistyped folder fails at once
     data = pipe(dot, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = write_atomic(path, data)
     print(written)
     if args.open_viewer:
@@ -98,3 +92,17 @@ def run_render(args: argparse.Namespace,
 
         graphviz.view(str(written), quiet=True)
     return cli.EXIT_OK
+
+
+def _check_costs(graph: Graph, names: list[str]) -> None:
+    """``--cost NAME`` names a variable of the program (a typo is a usage error)."""
+    from . import cli
+
+    for name in names:
+        if name not in graph.latest:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(graph.latest), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise cli.UsageError(f"--cost {name}: the program has no variable of that name"
+                                 f"{hint}; it has: {', '.join(graph.latest)}")

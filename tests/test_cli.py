@@ -45,8 +45,10 @@ def test_at_is_repeatable_and_comma_separated() -> None:
     assert ok_json("eval", HOMEWORK, "--at", "x=2", "--at", "y=3", "--at", "z=1", "--json") == want
     assert ok_json("eval", HOMEWORK, "--at", "x=2", "--at", "y=3, z=1", "--json") == want
     assert ok_json("eval", HOMEWORK, "--at", "z=1,x=2.0,y=3e0", "--json") == want
-    # a later value for the same name wins
-    assert ok_json("eval", HOMEWORK, "--at", "x=5,y=3,z=1", "--at", "x=2", "--json") == want
+    # the same name twice is a mistake (one of the two is a typo), not last-wins
+    proc = run("eval", HOMEWORK, "--at", "x=5,y=3,z=1", "--at", "x=2", "--json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == "error: --at x is given twice (x=5 and x=2); give each input once\n"
 
 
 def test_at_takes_json_arrays() -> None:

@@ -109,11 +109,13 @@ def test_unwritable_target_is_a_clean_error(tmp_path: Path, capsys) -> None:
     assert code == 1 and "internal error" not in err and str(blocker) in err
 
 
-@pytest.mark.needs_dot
-def test_output_folder_is_created(tmp_path: Path) -> None:
+def test_missing_output_folder_is_an_error_not_created(tmp_path: Path, capsys) -> None:
+    # A mistyped folder must not silently become a new tree; the API says the same.
     out = tmp_path / "new" / "deeper" / "w.svg"
-    assert main(["render", HOMEWORK, "--at", "x=1,y=2,z=3", "-o", str(out)]) == 0
-    assert out.exists()
+    assert main(["render", HOMEWORK, "--at", "x=1,y=2,z=3", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {out}: the folder {out.parent} does not exist\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_options_reach_the_picture(capsys) -> None:
