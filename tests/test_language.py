@@ -220,6 +220,18 @@ BAD = [
     ("y = (x, 1)", ParseError, 1, 7, "tuples are not part"),
     ("y = x y", ParseError, 1, 7, "expected an operator"),
     ("y = x = 2", ParseError, 1, 1, "single name"),
+    ("y = x^2", ParseError, 1, 6, "for a power write **"),
+    ("y = 1_ + x", ParseError, 1, 6, "a '_' in a number goes between two digits"),
+    ("y = 1__0*x", ParseError, 1, 6, "between two digits"),
+    ("y = 1_.5*x", ParseError, 1, 6, "between two digits"),
+    ("y = 1._5*x", ParseError, 1, 7, "between two digits"),
+    ("y = 1e1__0*x", ParseError, 1, 8, "between two digits"),
+    # an unclosed bracket, then a new statement: the bracket is the mistake, not line 3
+    ("x = 1\ny = sin(x + 2\nz = y*2", ParseError, 2, 8, "'(' is never closed"),
+    ("a = (x + 1\nb = 2", ParseError, 1, 5, "'(' is never closed"),
+    ("W = [1, 2\nb += 3", ParseError, 1, 5, "'[' is never closed"),
+    ("y = relu(sin(x)\n  + 1\nz = y", ParseError, 1, 9, "'(' is never closed"),
+    ("y = leaky_relu(x, slope=0.1)", ParseError, 1, 19, "keyword arguments are not part"),
 ]
 
 
@@ -275,6 +287,17 @@ def test_bad_program(src: str, cls: type, line: int, column: int, fragment: str)
     assert caret.index("^") - 2 == column - 1              # two spaces of indent, then the column
     source_line = src.split("\n")[line - 1] if src else ""
     assert lines[-2] == "  " + source_line.replace("\t", " ")
+
+
+def test_underscores_in_numbers_follow_python() -> None:
+    for text in ("1_000", "1_000.5", "1_0e1_0", ".5_5", "1.", "0_0"):
+        g = parse(f"y = {text} * x")
+        assert g.nodes[0].value == float(text), text   # Python reads them the same way
+
+
+def test_a_bracket_may_still_span_lines() -> None:
+    g = parse("y = (x\n  + 1)\nz = relu(\n  y)")
+    assert g.output_name == "z"
 
 
 def test_unknown_function_suggests_and_lists() -> None:

@@ -353,6 +353,46 @@ def test_write_into_a_missing_folder_is_an_error(tmp_path: Path) -> None:
         write_atomic(tmp_path / "nope" / "w.svg", b"x")
 
 
+def test_render_refuses_a_suffix_it_cannot_write_like_the_command_line(tmp_path: Path, homework,
+                                                                       capsys) -> None:
+    from compgraph.cli import main
+    from compgraph.errors import OutputPathError
+
+    with pytest.raises(OutputPathError) as err:
+        render(homework[0], tmp_path / "w.jpg")
+    assert isinstance(err.value, ValueError) and list(tmp_path.iterdir()) == []
+    assert main(["render", "w = x", "--at", "x=1", "-o", str(tmp_path / "w.jpg")]) == 2
+    assert capsys.readouterr().err == f"error: {err.value}\n"     # the same message
+    with pytest.raises(OutputPathError):
+        render(homework[0], tmp_path / "w")                            # no suffix, no format
+    assert [p.name for p in render(homework[0], tmp_path / "w", format="dot")] == ["w.dot"]
+
+
+def test_output_folder_problems_name_the_users_path(tmp_path: Path, homework) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    with pytest.raises(RenderError, match=f"{blocker} is a file, not a folder"):
+        render(homework[0], blocker / "deeper" / "w.dot")
+    with pytest.raises(RenderError, match="the folder .*nope does not exist"):
+        render(homework[0], tmp_path / "nope" / "w.dot")
+    (tmp_path / "pic.dot").mkdir()
+    with pytest.raises(RenderError, match="pic.dot: it is a folder"):
+        render(homework[0], tmp_path / "pic.dot")
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_refused_temporary_file_is_reported_as_the_target(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    def refused(dir: str, prefix: str, suffix: str):          # as in a read-only folder
+        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "x" + suffix))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(RenderError) as err:
+        write_atomic(tmp_path / "w.svg", b"x")
+    assert str(err.value) == f"cannot write {tmp_path / 'w.svg'}: Permission denied"
+
+
 @pytest.mark.needs_dot
 def test_render_writes_every_format(tmp_path: Path, homework) -> None:
     g, values, grads, *_ = homework
