@@ -30,13 +30,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 __all__ = ["UsageError", "main", "read_program", "build_parser"]
 
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, as for every other mistake
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-# --- shared option handling -------------------------------------------------------------
-
+# --- shared option handling (what the user typed is read in cli_input) ------------------
 
 def load(args: argparse.Namespace) -> tuple[Graph, Values]:
     """Parse PROGRAM, pick the output, evaluate at the given point."""

@@ -5,8 +5,8 @@ wrong with it and how to write it, and nothing is computed or written before it 
 
 The PROGRAM rule (README, "Command line"): ``-`` is standard input; an existing file is
 read (UTF-8, a byte-order mark allowed); a folder is an error. Anything else is program
-text only if it holds an ``=``: ``examples/homework-graph`` or ``two-layer-net`` is a
-mistyped file name, never the expression ``examples / homework - graph``. ``plot`` alone
+text only if it holds an ``=`` (or several lines, or nothing but spaces, which the parser
+then calls empty): ``examples/homework-graph`` or ``two-layer-net`` is a mistyped file name, never the expression ``examples / homework - graph``. ``plot`` alone
 also takes one expression in one input without ``=`` (``tanh(x)``, ``x**2``, ``1/x``).
 
 >>> program_kind("y = 2*x"), program_kind("examples/nope.cg"), program_kind("tanh(x)")
@@ -19,11 +19,11 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import CompgraphError, InputError, ParseError
 from .graph import Graph
+from .parser import parse
 
 # Array values nest at most this deep: NumPy's own limit is 32 or 64 dimensions, and the
 # language's array literals stop at 32 too.
@@ -72,17 +72,19 @@ def program_kind(arg: str) -> str:
     """How a PROGRAM that is not ``-`` nor an existing file or folder reads: ``"path"``
     (one line ending in ``.cg``; or one line without ``=`` holding a ``/`` or ending in a
     file suffix such as ``.txt``, which the language has no use for), ``"text"`` (it holds
-    an ``=`` or several lines), or ``"bare"`` (neither: ``two-layer-net``, ``tanh(x)``).
+    an ``=``, several lines or only spaces), or ``"bare"`` (neither: ``two-layer-net``,
+    ``tanh(x)``).
 
     >>> [program_kind(a) for a in ("y = x/2", "nets/two-layer", "two-layer-net", "a.json")]
     ['text', 'path', 'bare', 'path']
     """
-    one_line = "\n" not in arg
-    if one_line and arg.rstrip().endswith(".cg"):
-        return "path"
-    if "=" in arg or not one_line:
+    if "\n" in arg or not arg.strip():
         return "text"
-    if one_line and ("/" in arg or _SUFFIX.search(arg)):
+    if arg.rstrip().endswith(".cg"):
+        return "path"
+    if "=" in arg:
+        return "text"
+    if "/" in arg or _SUFFIX.search(arg):
         return "path"
     return "bare"
 
@@ -104,7 +106,7 @@ def read_program(arg: str, expression_ok: bool = False) -> str:
     kind = program_kind(arg)
     if kind == "text":
         return arg
-    close = nearest_program_file(arg) if "\n" not in arg else None
+    close = nearest_program_file(arg) if len(arg) <= 200 else None
     hint = f" (did you mean {close}?)" if close else ""
     if expression_ok and not arg.rstrip().endswith(".cg"):
         if _plot_expression(arg, file_like=kind == "path" or close is not None):
@@ -124,8 +126,6 @@ def _plot_expression(arg: str, file_like: bool) -> bool:
     only when it has the one input a plot needs (``1/x``, not ``examples/homework``);
     anything else is, and ``plot`` explains what it cannot draw. A parse error shows as
     it is, unless the text looks like a file name."""
-    from .parser import parse
-
     try:
         graph = parse(arg)
     except ParseError:
@@ -151,29 +151,33 @@ def nearest_program_file(arg: str, root: str | os.PathLike[str] = ".") -> str | 
     """
     import difflib
 
-    root = Path(root)
-    folders = [root]
-    try:
-        folders += sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        pass
-    own = (root / arg).parent
-    if own.is_dir() and own not in folders:
-        folders.append(own)
-    candidates: list[str] = []
-    for folder in folders[:200]:
+    def programs(folder: str) -> list[str]:
         try:
-            found = sorted(folder.glob("*.cg"))[:500]
-        except OSError:
-            continue
-        candidates += [os.path.relpath(p, root) for p in found]
-    want = arg[:-3] if arg.endswith(".cg") else arg
-    want_name = os.path.basename(want.rstrip("/"))
+            return sorted(n for n in os.listdir(folder) if n.endswith(".cg"))[:500]
+        except (OSError, ValueError):
+            return []
+
+    root = os.fspath(root)
+    try:
+        subfolders = sorted(n for n in os.listdir(root) if not n.startswith(".")
+                            and os.path.isdir(os.path.join(root, n)))[:200]
+    except OSError:
+        subfolders = []
+    # Spelled as the user would type them: relative to root, or in the user's own folder.
+    candidates = programs(root)
+    for sub in subfolders:
+        candidates += [f"{sub}/{n}" for n in programs(os.path.join(root, sub))]
+    own = os.path.dirname(arg.rstrip("/"))
+    if own and os.path.isdir(os.path.join(root, own)):
+        candidates += [os.path.join(own, n) for n in programs(os.path.join(root, own))]
+    want_dir, want_name = os.path.split(arg.rstrip("/").removesuffix(".cg"))
     best, best_score = None, 0.0
     for cand in dict.fromkeys(candidates):
-        stem = cand[:-3]
-        score = max(difflib.SequenceMatcher(None, want, stem).ratio(),
-                    difflib.SequenceMatcher(None, want_name, os.path.basename(stem)).ratio())
+        cand_dir, cand_name = os.path.split(cand.removesuffix(".cg"))
+        # The name must be close; a folder counts only when the user gave one.
+        score = difflib.SequenceMatcher(None, want_name, cand_name).ratio()
+        if want_dir and want_dir != cand_dir:
+            score *= difflib.SequenceMatcher(None, want_dir, cand_dir).ratio()
         if score > best_score:
             best, best_score = cand, score
     return best if best_score >= 0.75 else None
@@ -234,8 +238,9 @@ def _json(text: str, where: str, **hooks: Any) -> Any:
     try:
         return json.loads(text, parse_int=float, **hooks)
     except RecursionError:
-        raise UsageError(f"{where}: nested too deeply (arrays have at most "
-                         f"{MAX_ARRAY_DEPTH} dimensions)") from None
+        # (how deep json itself can go depends on the Python version)
+        raise UsageError(f"{where}: nested more than {MAX_ARRAY_DEPTH} deep (arrays have at "
+                         f"most {MAX_ARRAY_DEPTH} dimensions)") from None
 
 
 def _check_depth(value: Any, where: str) -> Any:

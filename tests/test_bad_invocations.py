@@ -78,6 +78,10 @@ ROWS: list[tuple[list[str], int | tuple[int, ...], str]] = [
     (["eval", "latin1.cg"], 2, "cannot read latin1.cg: it is not UTF-8 text (byte 0xe9 on line 1)"),
     (["eval", "empty.cg"], 2, "empty program"),
     (["eval", "bom.cg", "--at", "x=1"], 0, ""),                          # a BOM is accepted
+    (["eval", "examples/nothing-like-it.cg"], 2, "error: no such file: examples/nothing-like-it.cg\n"),
+    (["eval", "a\0b"], 2, "neither a file nor a program"),
+    (["eval", ""], 2, "empty program"),
+    (["eval", "  "], 2, "empty program"),
     # --- --at ----------------------------------------------------------------------------
     (["eval", "y = x", "--at", "x"], 2, "write NAME=VALUE"),
     (["eval", "y = x", "--at", "=1"], 2, "write NAME=VALUE"),
@@ -92,7 +96,7 @@ ROWS: list[tuple[list[str], int | tuple[int, ...], str]] = [
     (["eval", "y = x", "--at", "x=null"], 2, "expected a number"),
     (["eval", "y = x", "--at", 'x="2"'], 2, "expected a number"),
     (["eval", "y = x", "--at", "x={}"], 2, "expected a number"),
-    (["eval", "y = sum(x)", "--at", f"x={DEEP}"], 2, "nested too deeply"),
+    (["eval", "y = sum(x)", "--at", f"x={DEEP}"], 2, "nested more than 32 deep"),
     (["eval", "y = sum(x)", "--at", f"x={DEEP40}"], 2, "nested more than 32 deep"),
     (["eval", "y = x", "--at", f"x={BIG}"], 0, "the value is not finite (infinite)"),
     (["eval", "y = sum(x)", "--at", f"x=[{BIG}]"], 0, "not finite (infinite)"),
@@ -113,7 +117,7 @@ ROWS: list[tuple[list[str], int | tuple[int, ...], str]] = [
     (["eval", "y = 2*x", "--inputs", "bad.json"], 2, "not valid JSON"),
     (["eval", "y = 2*x", "--inputs", "list.json"], 2, "expected one JSON object"),
     (["eval", "y = 2*x", "--inputs", "dup.json"], 2, "'x' is given twice"),
-    (["eval", "y = 2*x", "--inputs", "deep.json"], 2, "nested too deeply"),
+    (["eval", "y = 2*x", "--inputs", "deep.json"], 2, "nested more than 32 deep"),
     (["eval", "y = 2*x", "--inputs", "deep40.json"], 2, "nested more than 32 deep"),
     (["eval", "y = 2*x", "--inputs", "big.json"], 0, "not finite (infinite)"),
     (["eval", "y = sum(x)", "--inputs", "huge-list.json"], 0, "not finite"),
@@ -216,6 +220,13 @@ def test_bad_invocation(argv: list[str], code: int | tuple[int, ...], fragment: 
         assert err.rstrip("\n").split("\n")[-1].strip(), err     # no trailing empty message
         assert out == ""
     assert listing(scratch) == before                             # nothing written
+
+
+def test_a_missing_absolute_path_is_suggested_in_the_same_spelling(scratch: Path, capsys) -> None:
+    missing = scratch / "examples" / "homework-grap.cg"
+    assert main(["eval", str(missing)]) == 2
+    assert capsys.readouterr().err == (f"error: no such file: {missing} (did you mean "
+                                       f"{scratch / 'examples' / 'homework-graph.cg'}?)\n")
 
 
 def test_the_table_covers_every_command() -> None:
