@@ -131,11 +131,13 @@ def tokenize(source: str) -> list[Token]:
 
 
 def _starts_a_statement(source: str, tokens: list[Token], opener: int) -> bool:
-    """Whether an ``=`` inside brackets follows a name that begins a later line than the
-    open bracket: then the bracket was never closed and a new statement began (the
-    language has no keyword arguments, so ``=`` has no other place inside brackets)."""
-    if not tokens or tokens[-1][0] != "NAME":
+    """Whether an assignment inside brackets is really a new statement: its name begins a
+    later line than the open bracket, and the line before ended an operand (a keyword
+    argument ``axis=0`` on a line of its own follows a ``,`` or the ``(`` instead). Then the
+    bracket was never closed, and that is the mistake to report."""
+    if len(tokens) < 2 or tokens[-1][0] != "NAME":
         return False
     name_start = tokens[-1][2]
     line_start = source.rfind("\n", 0, name_start) + 1
-    return line_start > opener and not source[line_start:name_start].strip()
+    return (line_start > opener and not source[line_start:name_start].strip()
+            and tokens[-2][0] not in ("COMMA", "LPAR"))

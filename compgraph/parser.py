@@ -498,10 +498,6 @@ class _Parser:
                 elif kind in ("SEP", "EOF"):
                     break
                 elif kind == "ASSIGN":
-                    if tok.text == "=" and stack and stack[-1][0] == "call":
-                        raise self.error(f"keyword arguments are not part of the language; "
-                                         f"give {stack[-1][1]}'s arguments in order",
-                                         prev.start if prev else tok.start, tok.end)
                     raise self.error(f"cannot assign here: the left of {tok.text!r} must be a "
                                      "single name", self._statement_start(), tok.end)
                 else:

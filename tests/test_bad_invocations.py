@@ -173,14 +173,14 @@ ROWS: list[tuple[list[str], int | tuple[int, ...], str]] = [
     (["eval"], 2, "the following arguments are required: PROGRAM"),
     (["eval", "y = x", "--at", "x=1", "--bogus-option"], 2, "unrecognized arguments"),
     (["jacobian", "y = 2*x", "--at", "x=1"], 2, "--wrt is required"),
-    (["jacobian", "y = 2*x", "--at", "x=1", "--wrt", "q"], 2, "it is not an input"),
+    (["jacobian", "y = 2*x", "--at", "x=1", "--wrt", "q"], 2, "no variable of that name"),
     (["jacobian", "y = 2*x", "--at", "x=1", "--wrt", "x", "--mode", "sideways"], 2, "invalid choice"),
     # --- the language, through the command line -------------------------------------------
     (["eval", "y = x^2", "--at", "x=1"], 2, "for a power write **"),
     (["eval", "y = 1_ + x", "--at", "x=1"], 2, "between two digits"),
     (["eval", "y = 1__0*x", "--at", "x=1"], 2, "between two digits"),
     (["eval", "x = 1\ny = sin(x + 2\nz = y*2"], 2, "line 2, column 8: '(' is never closed"),
-    (["eval", "y = leaky_relu(x, slope=0.1)", "--at", "x=1"], 2, "keyword arguments"),
+    (["eval", "y = relu(x, slope=0.1)", "--at", "x=1"], 2, "keyword"),
     (["eval", "y = rleu(x)", "--at", "x=1"], 2, "did you mean 'relu'?"),
 ]
 
