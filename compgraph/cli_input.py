@@ -22,6 +22,7 @@ import sys
 from typing import Any, Sequence
 
 from .errors import CompgraphError, InputError, ParseError
+from .evaluate import check_input_names
 from .graph import Graph
 from .parser import parse
 
@@ -343,19 +344,8 @@ def read_inputs(path: str | None) -> dict[str, Any]:
 def check_point(graph: Graph, point: dict[str, Any]) -> None:
     """Every given name an input and every input given (or defaulted), else an error that
     says how to fix it on the command line."""
+    check_input_names(graph, point)
     names = graph.input_names
-    for name in point:
-        if name in names:
-            continue
-        import difflib
-
-        if name in graph.latest:
-            why = f"{name} is computed by the program, not an input"
-        else:
-            close = difflib.get_close_matches(name, names, n=1)
-            why = f"did you mean {close[0]}?" if close else "no input has that name"
-        raise InputError(f"unknown input {name!r} ({why}); the program's inputs are: "
-                         f"{', '.join(names) or 'none'}")
     missing = [n for n, i in zip(names, graph.inputs)
                if n not in point and graph.nodes[i].value is None]
     if missing:

@@ -77,6 +77,31 @@ def is_finite(v: Value) -> bool:
     return math.isfinite(v)
 
 
+def check_input_names(graph: Graph, given: Mapping[str, Any]) -> None:
+    """Raise :class:`InputError` for the first given name that is not an input, saying
+    what it is instead: a computed variable, or close to an input, or nothing.
+
+    >>> from compgraph.parser import parse
+    >>> check_input_names(parse("c = a*b"), {"a": 1, "bb": 2})
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.InputError: unknown input 'bb' (did you mean b?); the program's inputs are: a, b
+    """
+    names = graph.input_names
+    for name in given:
+        if name in names:
+            continue
+        if name in graph.latest:
+            why = f"{name} is computed by the program, not an input"
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(str(name), names, n=1)
+            why = f"did you mean {close[0]}?" if close else "no input has that name"
+        raise InputError(f"unknown input {name!r} ({why}); the program's inputs are: "
+                         f"{', '.join(names) or 'none'}")
+
+
 def point(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -> dict[str, Value]:
     """The value of every input: given ones first, then the program's defaults.
 
@@ -84,11 +109,8 @@ def point(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -
     """
     given = dict(inputs or {})
     given.update(kw)
+    check_input_names(graph, given)
     names = graph.input_names
-    unknown = [k for k in given if k not in names]
-    if unknown:
-        raise InputError(f"unknown input {unknown[0]!r}; the program's inputs are: "
-                         f"{', '.join(names) or 'none'}")
     out: dict[str, Value] = {}
     for i, name in zip(graph.inputs, names):
         if name in given:

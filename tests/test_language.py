@@ -129,6 +129,14 @@ def test_missing_input_value_is_an_input_error_naming_it() -> None:
         evaluate(parse("z = x*y"), x=1.0, y=2.0, q=3.0)
 
 
+def test_a_name_that_is_not_an_input_says_what_it_is() -> None:
+    g = parse("c = a*b\nd = c + 1")
+    with pytest.raises(cg.InputError, match=r"unknown input 'bb' \(did you mean b\?\)"):
+        evaluate(g, a=1.0, bb=2.0)
+    with pytest.raises(cg.InputError, match=r"'c' \(c is computed by the program, not an input\)"):
+        evaluate(g, a=1.0, b=2.0, c=3.0)
+
+
 def test_reassignment_reads_the_newest_version() -> None:
     g = parse("c = x + 1\nc = c * 2\nd = c + x")
     assert g.input_names == ("x",)
