@@ -1,18 +1,32 @@
-"""Rendering benchmark: building the DOT versus Graphviz layout, per view and size.
+"""Rendering benchmark: the layout compgraph chooses, and what dot's own layout would cost.
 
 Run by hand (never a timed test)::
 
-    python bench/bench_render.py              # N = 100, 300, 1000; about 3 minutes
-    python bench/bench_render.py --quick      # N = 100, 300 and a 10 s cap on dot
-    python bench/bench_render.py --full       # also dot's best layout of every view at every N
+    python bench/bench_render.py            # 7 shapes, N = 20 ... 300 and 1000; ~15 minutes
+    python bench/bench_render.py --quick    # N = 20, 100, 1000, dot capped at 5 s
+    python bench/bench_render.py --shapes horner,random --sizes 20,25,30
 
-The workload is the engine benchmark's seeded straight-line program (``make_program`` in
-``bench_engine.py``: ``v = 0.5*(p + q)``, ``v = p * q`` or ``v = relu(p) - 0.5*q`` over
-earlier names, inputs in [-1, 1]). For each size and view it prints the time to build the
-DOT (``to_dot``), the SVG layout time with the layout compgraph picks (``auto``), the build
-time as a share of that, and the time of ``dot``'s best-looking layout, capped (``> cap``
-when the cap was hit). Targets from issue 3: build under 5 % of layout, and a
-1,000-statement render under 10 s.
+Programs of several shapes (``SHAPES``), because dot's time depends on the shape far more
+than on the number of edges:
+
+- ``horner``: ``p0 = x``, then ``p_i = p_{i-1}*x + 1``: every statement reads x again, so
+  x's edges span 2, 4, 6, ... ranks (dot draws each as a chain of virtual nodes);
+- ``accumulate``: ``c = c*x + y`` repeated: two inputs read by every statement;
+- ``random``: the engine benchmark's seeded program (``make_program`` in bench_engine.py),
+  each statement reading a recent name and any earlier one;
+- ``chain``: ``v_i = tanh(v_{i-1}) * 0.9``: long and thin;
+- ``wide``: N statements on the inputs alone, then one sum of them all;
+- ``tree``: a pairwise sum of N/2 leaves;
+- ``mlp``: ``h_i = tanh(W @ h_{i-1} + b)`` layers, arrays (no labels on the wires).
+
+For each shape, size and view it prints compgraph's estimate of dot's work (``dot_work``:
+nodes including dot's virtual ones), the layout ``auto`` picks, the time of the whole
+default render (DOT built, laid out, SVG finished) and the time of dot's best layout
+(``> cap`` when it was stopped; not measured again for larger N once a smaller one was
+over the cap). The summary gives the slowest default render (target: every one under
+10 s up to 1,000 statements), and dot's times against its work, which set
+``FAST_ABOVE_WORK`` in compgraph/drawing/layout.py. Times are seconds of wall clock on
+this machine; compare rows within one run.
 """
 
 from __future__ import annotations
@@ -29,86 +43,130 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import make_program  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import compgraph as cg  # noqa: E402
-from compgraph.drawing import to_dot  # noqa: E402
-from compgraph.drawing.dshape import dshape_svg  # noqa: E402
+from compgraph.drawing import FAST_ABOVE_WORK, pipe, to_dot  # noqa: E402
 
-VIEWS = ("forward", "backward", "both", "tangent")
 TARGET_SECONDS = 10.0
-TARGET_BUILD_SHARE = 0.05
 
 
-def layout_seconds(dot, cap: float) -> float | None:
-    """Wall time of Graphviz drawing ``dot`` as SVG (plus the D-shape pass); None past ``cap``."""
-    cmd = [dot.engine, "-Tsvg"]
-    if getattr(dot, "neato_no_op", None):
-        cmd.append(f"-n{dot.neato_no_op}")
+def horner(n: int) -> tuple[str, dict]:
+    return "\n".join(["p0 = x"] + [f"p{i} = p{i - 1}*x + 1" for i in range(1, n)]), {"x": 0.5}
+
+
+def accumulate(n: int) -> tuple[str, dict]:
+    return "\n".join(["c = x"] + ["c = c*x + y"] * (n - 1)), {"x": 0.5, "y": 0.25}
+
+
+def random_program(n: int) -> tuple[str, dict]:
+    source, _, point = make_program(n)
+    return source, point
+
+
+def chain(n: int) -> tuple[str, dict]:
+    return "\n".join(["v0 = x"] + [f"v{i} = tanh(v{i - 1}) * 0.9" for i in range(1, n)]), {"x": 0.5}
+
+
+def wide(n: int) -> tuple[str, dict]:
+    lines = [f"a{i} = x*{i % 7 + 1} + y" for i in range(n - 1)]
+    return "\n".join(lines + ["s = " + " + ".join(f"a{i}" for i in range(n - 1))]), \
+        {"x": 0.5, "y": 0.25}
+
+
+def tree(n: int) -> tuple[str, dict]:
+    lines = [f"t0_{i} = x*{i + 1}" for i in range(max(2, n // 2))]
+    level, width = 0, max(2, n // 2)
+    while width > 1:
+        lines += [f"t{level + 1}_{i} = t{level}_{2 * i} + t{level}_{2 * i + 1}"
+                  for i in range(width // 2)]
+        if width % 2:
+            lines.append(f"t{level + 1}_{width // 2} = t{level}_{width - 1}")
+        level, width = level + 1, (width + 1) // 2
+    return "\n".join(lines), {"x": 0.5}
+
+
+def mlp(n: int) -> tuple[str, dict]:
+    layers = max(2, n // 2)
+    lines = ["h0 = x"]
+    for i in range(1, layers):
+        lines += [f"h{i} = tanh(W @ h{i - 1} + b)"]
+    lines.append(f"C = sum(h{layers - 1}**2)")
+    return "\n".join(lines), {"x": [0.5, -0.5], "W": [[0.5, 0.1], [-0.2, 0.3]], "b": [0.1, 0.0]}
+
+
+SHAPES = {"horner": horner, "accumulate": accumulate, "random": random_program,
+          "chain": chain, "wide": wide, "tree": tree, "mlp": mlp}
+VIEWS = ("forward", "backward")
+
+
+def run_dot(dot, cap: float) -> float | None:
+    """Wall time of Graphviz drawing ``dot`` as SVG; None past ``cap`` seconds."""
+    cmd = [dot.engine, "-Tsvg"] + ([f"-n{dot.neato_no_op}"] if dot.neato_no_op else [])
     start = time.perf_counter()
     try:
-        out = subprocess.run(cmd, input=dot.source.encode("utf-8"), capture_output=True,
-                             timeout=cap, check=True).stdout
+        subprocess.run(cmd, input=dot.source.encode("utf-8"), capture_output=True,
+                       timeout=cap, check=True)
     except subprocess.TimeoutExpired:
         return None
-    dshape_svg(out.decode("utf-8"))
     return time.perf_counter() - start
-
-
-def fmt(seconds: float | None, cap: float) -> str:
-    return f"> {cap:.0f} s" if seconds is None else f"{seconds:.2f} s"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 100, 300; cap dot at 10 s")
-    parser.add_argument("--full", action="store_true",
-                        help="measure dot's best layout for every view at every N")
-    parser.add_argument("--cap", type=float, default=None, help="seconds allowed to dot")
+    parser.add_argument("--quick", action="store_true", help="N = 20, 100, 1000; cap 5 s")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shapes")
+    parser.add_argument("--sizes", default=None, help="comma-separated N")
+    parser.add_argument("--cap", type=float, default=None, help="seconds allowed to dot's best")
     args = parser.parse_args(argv)
     if not shutil.which("dot"):
         print("needs the Graphviz dot binary (apt-get install graphviz)")
         return 1
-    sizes = [100, 300] if args.quick else [100, 300, 1000]
-    cap = args.cap or (10.0 if args.quick else 30.0)
+    sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes else
+             [20, 100, 1000] if args.quick else [20, 40, 60, 100, 150, 200, 300, 1000])
+    cap = args.cap or (5.0 if args.quick else 15.0)
 
-    print(f"{'N':>5} {'view':<9} {'edges':>6} {'layout':<6} {'build':>8} {'layout':>9} "
-          f"{'build %':>8} {'total':>8} {'dot best':>9}")
-    worst_total = 0.0
-    worst_share = 0.0
-    for n in sizes:
-        source, _, point = make_program(n)
-        graph = cg.parse(source)
-        values = cg.evaluate(graph, **point)
-        grads = cg.backward(graph, values)
-        tangents = cg.tangents(graph, values, wrt="x")
-        for view in VIEWS:
-            start = time.perf_counter()
-            dot = to_dot(graph, view, values, grads, tangents)
-            build = time.perf_counter() - start
-            edges = sum(len(node.operands) + 1 for node in graph.nodes if node.kind == "op")
-            layout = layout_seconds(dot, max(cap, 120.0))
-            chosen = "fast" if dot.note else "best"
-            best: float | None
-            # dot's own layout is what "auto" already used below the threshold.
-            if chosen == "best":
-                best = layout
-            elif args.full or view == "backward":
-                best = layout_seconds(to_dot(graph, view, values, grads, tangents,
-                                             layout="best"), cap)
-            else:
-                best = float("nan")
-            total = build + (layout or float("inf"))
-            worst_total = max(worst_total, total if n >= 1000 else 0.0)
-            share = build / layout if layout else float("inf")
-            worst_share = max(worst_share, share)
-            best_text = "-" if best != best else fmt(best, cap)
-            print(f"{n:>5} {view:<9} {edges:>6} {chosen:<6} {build:>7.3f}s "
-                  f"{fmt(layout, 120):>9} {100 * share:>7.1f}% {total:>7.2f}s {best_text:>9}")
-    if not args.quick:
-        ok = worst_total < TARGET_SECONDS
-        print(f"\n1,000 statements, slowest view: {worst_total:.2f} s "
-              f"(target < {TARGET_SECONDS:.0f} s): {'met' if ok else 'NOT met'}")
-    print(f"largest build share of layout: {100 * worst_share:.1f} % "
-          f"(target < {100 * TARGET_BUILD_SHARE:.0f} %)")
+    print(f"{'shape':<11} {'N':>5} {'view':<9} {'work':>7} {'auto':<5} {'default':>8} "
+          f"{'dot best':>9}")
+    slowest = (0.0, "")
+    measured: list[tuple[int, float | None, str]] = []
+    for shape in args.shapes.split(","):
+        over_cap: set[str] = set()
+        for n in sizes:
+            source, point = SHAPES[shape](n)
+            graph = cg.parse(source)
+            values = cg.evaluate(graph, **point)
+            grads = None if isinstance(values.output, np.ndarray) else cg.backward(graph, values)
+            for view in VIEWS:
+                if view == "backward" and grads is None:
+                    continue
+                start = time.perf_counter()
+                dot = to_dot(graph, view, values, grads if view == "backward" else None)
+                pipe(dot, "svg")
+                total = time.perf_counter() - start
+                best_dot = to_dot(graph, view, values, grads if view == "backward" else None,
+                                  layout="best")
+                work = dot.work
+                chosen = "fast" if dot.note else "best"
+                best: float | None
+                if n > 300 or view in over_cap:
+                    best, best_text = None, "-"
+                else:
+                    best = total if chosen == "best" else run_dot(best_dot, cap)
+                    best_text = f"> {cap:.0f}" if best is None else f"{best:.2f}"
+                    measured.append((work, best, f"{shape} {n} {view}"))
+                    if best is None:
+                        over_cap.add(view)
+                slowest = max(slowest, (total, f"{shape} {n} {view}"))
+                print(f"{shape:<11} {n:>5} {view:<9} {work:>7} {chosen:<5} {total:>7.2f}s "
+                      f"{best_text:>9}", flush=True)
+    print(f"\nslowest default render: {slowest[0]:.2f} s ({slowest[1]}); target < "
+          f"{TARGET_SECONDS:.0f} s: {'met' if slowest[0] < TARGET_SECONDS else 'NOT met'}")
+    print(f"\ndot's best layout against its work (auto switches above {FAST_ABOVE_WORK}):")
+    for work, best, what in sorted(measured, key=lambda m: m[0]):
+        if work >= FAST_ABOVE_WORK // 2:
+            shown = f"> {cap:.0f} s" if best is None else f"{best:.2f} s"
+            print(f"  {work:>7}  {shown:>8}  {what}")
     return 0
 
 

@@ -258,8 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrt", metavar="NAME", help="the input whose tangents the tangent view shows")
     p.add_argument("--edge-labels", choices=("gradient", "local", "both"), default="gradient",
                    help="backward view: what gradient edges show (default: gradient)")
-    p.add_argument("--rankdir", choices=("LR", "TB", "BT", "RL"), default="LR",
-                   help="layout direction (default: LR)")
+    p.add_argument("--rankdir", choices=("auto", "LR", "TB", "BT", "RL"), default="auto",
+                   help="layout direction (default: auto, left to right or top-down, in "
+                        "one or two rows, whichever fits a 16:9 slide best)")
+    p.add_argument("--max-grid", type=int, default=4, metavar="N",
+                   help="draw vectors and matrices of at most N rows and columns as grids "
+                        "of numbers, larger ones as shape and range (default: 4)")
     p.add_argument("--no-legend", action="store_true", help="leave out the legend")
     p.add_argument("--theme", choices=("light", "dark"), default="light")
     p.add_argument("--label-anonymous", action="store_true",

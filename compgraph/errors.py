@@ -86,3 +86,7 @@ class OutputPathError(RenderError, ValueError):
 
 class GraphvizMissingError(RenderError):
     """The Graphviz ``dot`` binary is needed and was not found."""
+
+
+class ConverterMissingError(RenderError):
+    """The SVG converter that makes PNG and PDF (librsvg's ``rsvg-convert``) was not found."""

@@ -31,12 +31,6 @@ def tangent_input(input_names: tuple[str, ...]) -> str:
     return "x" if "x" in input_names else input_names[0]
 
 
-def example_rankdir(values: Any) -> str:
-    """Left to right as in the course; top to bottom for array programs, whose long chains
-    of shape-labelled edges would otherwise be several slides wide."""
-    return "TB" if any(isinstance(v, np.ndarray) for v in values.nodes) else "LR"
-
-
 def example_dot(path: Path, view: str) -> tuple[Any, str]:
     """One example's picture in one view (a ``graphviz.Digraph``), or ``None`` and why not."""
     from .drawing import to_dot
@@ -51,7 +45,8 @@ def example_dot(path: Path, view: str) -> tuple[Any, str]:
         grads = backward(graph, values)
     elif view == "tangent":
         tans = tangents(graph, values, tangent_input(graph.input_names))
-    return to_dot(graph, view, values, grads, tans, rankdir=example_rankdir(values)), ""
+    # The defaults are the point: direction, legend and grids chosen for a 16:9 slide.
+    return to_dot(graph, view, values, grads, tans), ""
 
 
 def dot_hash(source: str) -> str:

@@ -155,6 +155,32 @@ def write_csv(samples: Sequence[Samples], out: Any = None, derivative_only: bool
         w.writerow(row)
 
 
+def derivative_title(label: str) -> str:
+    """The name of a panel that shows only the derivative: ``gelu(x)`` → ``gelu′(x)``.
+
+    >>> derivative_title("gelu(x)"), derivative_title("leaky_relu(x, 0.1)")
+    ('gelu′(x)', 'leaky_relu′(x, 0.1)')
+    >>> derivative_title("x*sigmoid(x)"), derivative_title("act.cg")
+    ('(x*sigmoid(x))′', 'act.cg′')
+    """
+    head, paren, rest = label.partition("(")
+    if paren and head.isidentifier() and rest.endswith(")") and _balanced(rest[:-1]):
+        return f"{head}′({rest}"
+    if all(ch.isalnum() or ch in "._-" for ch in label):
+        return f"{label}′"
+    return f"({label})′"
+
+
+def _balanced(text: str) -> bool:
+    """Whether parentheses in ``text`` never close more than they open and end level."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _matplotlib() -> Any:
     try:
         import matplotlib
@@ -195,7 +221,8 @@ def draw(samples: Sequence[Samples], path: str, derivative_only: bool = False) -
             ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=0)
             ax.axvline(0.0, color="#888888", linewidth=0.6, zorder=0)
             ax.grid(True, color="#e6e6e6", linewidth=0.6)
-            ax.set_title(s.label, fontsize=11, family="monospace")
+            ax.set_title(derivative_title(s.label) if derivative_only else s.label,
+                         fontsize=11, family="monospace")
             if k + ncols >= n:  # the lowest panel of its column
                 ax.set_xlabel(s.wrt)
                 ax.xaxis.set_tick_params(labelbottom=True)

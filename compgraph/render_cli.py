@@ -66,10 +66,13 @@ def run_render(args: argparse.Namespace) -> int:
         tans = tangents(graph, values, wrt)  # type: ignore[arg-type]
 
     _check_costs(graph, args.cost)
+    if args.max_grid < 0:
+        raise cli.UsageError(f"--max-grid {args.max_grid}: give 0 or more rows and columns "
+                             "(0 draws every array as its shape and range)")
     dot = to_dot(graph, args.view, values, grads, tans, local,
                  edge_labels=args.edge_labels, legend=not args.no_legend, rankdir=args.rankdir,
                  theme=args.theme, label_anonymous=args.label_anonymous, title=args.title,
-                 costs=args.cost, layout=args.layout)
+                 costs=args.cost, layout=args.layout, max_grid=args.max_grid)
     if dot.note:
         print(f"note: {dot.note}", file=sys.stderr)
 

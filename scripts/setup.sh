@@ -2,8 +2,11 @@
 # Installs what compgraph needs and is missing, then prints the Python to run it with.
 #
 #   - Graphviz's `dot` binary (apt-get on Debian/Ubuntu, with sudo when not root);
-#   - chromium (the tests open the HTML stepper in it) and rsvg-convert (worksheets as PDF
-#     or PNG), when missing and apt-get can install them;
+#   - chromium (the tests open the HTML stepper in it), when missing and apt-get can install
+#     it;
+#   - librsvg's `rsvg-convert` (Debian/Ubuntu: librsvg2-bin), which makes PNG and PDF from
+#     the finished SVG (pictures, worksheets), and the Liberation fonts (fonts-liberation2),
+#     the metric twins of Helvetica and Times that pictures are laid out and drawn with;
 #   - a virtual environment of the project's own, .venv/ in the repository (unless one is
 #     already active), so that a stock python3 that is externally managed (PEP 668) is never
 #     written into; Debian's python3-venv is installed with apt-get when it is missing;
@@ -38,18 +41,26 @@ if ! command -v dot >/dev/null 2>&1; then
   fi
 fi
 
-# --- for the tests and worksheets: chromium, rsvg-convert ------------------------------------
+# --- for the tests: chromium ------------------------------------------------------------
 # The suite drives the HTML stepper in a real browser (tests/test_stepper_browser.py skips,
-# saying so, where none can be installed); worksheets as PDF or PNG go through rsvg-convert.
-# Neither is needed to render the examples, so a failed install is a note, not an error;
-# chromium is installed only for the tests (scripts/test.sh passes --for-tests).
+# saying so, where none can be installed); chromium is installed only for the tests
+# (scripts/test.sh passes --for-tests), and a failed install is a note, not an error.
 FOR_TESTS=0
 [ "${1:-}" = "--for-tests" ] && FOR_TESTS=1
 if [ "$FOR_TESTS" = 1 ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   apt_install chromium || say "chromium could not be installed: the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)"
 fi
-if ! command -v rsvg-convert >/dev/null 2>&1; then
-  apt_install librsvg2-bin || say "rsvg-convert could not be installed: worksheets can be written as SVG only (Debian/Ubuntu: sudo apt-get install librsvg2-bin; macOS: brew install librsvg)"
+
+# --- PNG/PDF converter and fonts ---------------------------------------------------------
+missing=()
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -q "Liberation Sans"; then
+  missing+=(fonts-liberation2)
+fi
+if [ ${#missing[@]} -gt 0 ] && ! apt_install "${missing[@]}"; then
+  say "could not install ${missing[*]} with apt-get: SVG and DOT pictures work, PNG and PDF"
+  say "  need librsvg's rsvg-convert (macOS: brew install librsvg; conda: conda install -c"
+  say "  conda-forge librsvg)."
 fi
 
 # --- the Python environment ---------------------------------------------------------------

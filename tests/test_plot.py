@@ -201,3 +201,22 @@ def test_csv_and_picture_together(tmp_path, capsys) -> None:
     code, out, err = run(["plot", "tanh(x)", "--csv", "--points", "2", "-o", str(target)], capsys)
     assert code == 0 and out.count("\n") == 3 and err == f"{target}\n"
     assert os.path.getsize(target) > 1000
+
+
+def test_derivative_only_panels_are_titled_f_prime(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from compgraph.plot import draw, sample
+
+    titles: dict[bool, list[str]] = {}
+
+    def keep_titles(fig, *args, **kwargs):
+        titles[only] = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+
+    monkeypatch.setattr(Figure, "savefig", keep_titles)
+    samples = [sample("gelu(x)", points=5), sample("x*sigmoid(x)", points=5)]
+    for only in (True, False):
+        draw(samples, str(tmp_path / f"p{only}.svg"), derivative_only=only)
+    assert titles[True] == ["gelu′(x)", "(x*sigmoid(x))′"]
+    assert titles[False] == ["gelu(x)", "x*sigmoid(x)"]

@@ -15,7 +15,7 @@ import pytest
 
 import compgraph as cg
 from compgraph.errors import GraphvizMissingError, RenderError
-from compgraph.drawing import (FAST_ABOVE_EDGES, VIEWS, dshape_svg, pipe, render, to_dot,
+from compgraph.drawing import (FAST_ABOVE_WORK, VIEWS, dot_work, dshape_svg, pipe, render, to_dot,
                               write_atomic)
 from compgraph.drawing.format import format_value
 
@@ -54,7 +54,7 @@ def test_forward_is_bipartite_with_faithful_operands(homework) -> None:
     assert len(edge_lines(src, "v0_x", "op5")) == 2
     assert "class=anonymous" in node_line(src, "v2")
     assert "class=dshape_right" in node_line(src, "op2")
-    assert "fillcolor=\"#dddddd\"" in node_line(src, "v0_x")
+    assert 'bgcolor="#dddddd"' in node_line(src, "v0_x")  # the shaded input's shape cell
     # each edge carries its forward value
     assert "label=224" in edge_lines(src, "op8", "v8_w")[0]
     assert all(re.search(r"label=2\b", line) for line in edge_lines(src, "v0_x", "op5"))
@@ -118,7 +118,7 @@ def test_labelled_anonymous_constants_and_costs() -> None:
     g = cg.parse("L = mse(2*x, y)")
     src = to_dot(g, label_anonymous=True).source
     assert re.search(r"c\d+ \[label=2 ", src)
-    assert 'label=o' in src
+    assert '>o</font>' in src
     assert "class=cost" in src and "#ffe1e1" in src
     marked = to_dot(cg.parse("u = x*y, r = u + 1"), costs=["r"]).source
     assert "class=cost" in marked
@@ -126,44 +126,77 @@ def test_labelled_anonymous_constants_and_costs() -> None:
         to_dot(g, costs=["nope"])
 
 
-def test_arrays_show_shapes_on_nodes_and_edges() -> None:
+def test_arrays_are_grids_beside_their_nodes() -> None:
     program = (ROOT / "examples" / "two-layer-net.cg").read_text()
     g = cg.parse(program)
     values = cg.evaluate(g)
     grads = cg.backward(g, values)
-    src = to_dot(g, "both", values, grads).source
+    src = to_dot(g, "backward", values, grads).source
     w1 = node_line(src, "v0_W1")
-    assert "3×2" in w1 and "xlabel" not in w1  # the shape once, in the circle
-    assert "tooltip=\"W1, value 3×2 [[1, −1], [0.5, 2], [−1.5, 0.25]]" in w1  # full values
-    # edges: values of arrays up to 3 elements (no shape prefix), else the shape only
-    assert ">[0.1, −0.2, 0.3]<" in edge_lines(src, "v1_b1", "op7")[0]
-    assert not any("3×2 [" in line or "2×3 [" in line
-                   for line in src.splitlines() if "->" in line or "xlabel" in line)
-    # beside a node: value and gradient of arrays up to 4 elements
-    assert re.search(r"xlabel=<.*\[1, 2\].*\[6\.675, 26\.7\]", node_line(src, "v4_x"))
-    big = to_dot(cg.parse("s = sum(W)"), values=[np.ones((4, 3)), 12.0]).source
-    assert 'label="4×3"' in big and "[[1" not in big.split("tooltip")[0]
+    # every entry of W1 and of dC/dW1, each in a cell of a grid, value before gradient
+    value, gradient = w1.index("cg_v0_value"), w1.index("cg_v0_gradient")
+    for entry in ("1", "−1", "0.5", "2", "−1.5", "0.25"):
+        assert f">{entry}</font></td>" in w1[value:gradient]
+    for entry in ("0", "13.35", "26.7"):
+        assert f">{entry}</font></td>" in w1[gradient:]
+    assert 'tooltip="gradient 3×2 [[0, 0], [13.35, 26.7], [0, 0]]"' in w1
+    assert 'sides="LTB"' in w1 and 'sides="RTB"' in w1  # brackets
+    # edges carry no array numbers, only a tooltip with them
+    edge = next(line for line in src.splitlines() if line.strip().startswith("v0_W1 -> "))
+    assert "label" not in edge and 'tooltip="gradient 3×2 [[0, 0], [13.35, 26.7]' in edge
+    # a larger array than max_grid: its shape and range, the values in the tooltip
+    big = to_dot(cg.parse("s = sum(W)"), "forward", values=[np.arange(12.0).reshape(4, 3), 66.0],
+                 max_grid=2).source
+    w = node_line(big, "v0_W")
+    assert ">4×3</font>" in w and ">0 … 11</font>" in w and "[[0, 1, 2]" in w
+    assert "<td align" not in w  # no grid
+    assert ">4×3</font>" not in node_line(to_dot(cg.parse("s = sum(W)"), "forward",
+                                                 values=[np.ones((4, 3)), 12.0]).source, "v0_W")
+    with pytest.raises(RenderError, match="max_grid"):
+        to_dot(g, max_grid=-1)
+
+
+def test_vectors_run_across_the_flow() -> None:
+    g = cg.parse("s = sum(v)")
+    values = [np.array([1.0, 2.0, 3.0]), 6.0]
+    column = node_line(to_dot(g, "forward", values=values).source, "v0_v")
+    row = node_line(to_dot(g, "forward", values=values, rankdir="TB").source, "v0_v")
+    grid = lambda line: line[line.index("cg_v0_value"):line.index("cg_v0_ellipse")]  # noqa: E731
+    next_row = '</tr><tr><td align="right"'  # a grid's second and later rows
+    assert grid(column).count(next_row) == 2 and grid(row).count(next_row) == 0
+
+
+def test_array_sums_of_several_edges_say_so() -> None:
+    g = cg.parse("y = sum(v*v)")
+    values = cg.evaluate(g, v=[1.0, 2.0])
+    src = to_dot(g, "backward", values, cg.backward(g, values)).source
+    assert "Σ of 2 edges" in node_line(src, "v0_v")
 
 
 def test_long_names_keep_the_row_height() -> None:
     src = to_dot(cg.parse("s2 = x*y, yhat = s2, w = yhat + 1")).source
-    alias = next(line for line in src.splitlines() if "label=\"s2 = yhat\"" in line)
-    assert "shape=ellipse" in alias and "fixedsize=true" in alias and "height=0.5" in alias
-    assert "fixedsize=true" in src and "height=0.5" in src  # one circle size
+    alias = next(line for line in src.splitlines() if "s2 = yhat" in line)
+    short = node_line(src, "v0_x")
+    size = re.compile(r'cg_v\d+_ellipse" [^>]*width="(\d+)" height="(\d+)"')
+    (w, h), (w0, h0) = size.search(alias).groups(), size.search(short).groups()
+    assert h == h0 == "36" and w0 == "36" and int(w) > 80  # an ellipse as high as a circle
 
 
 def test_rankdir_and_theme_and_legend(homework) -> None:
     tb = picture(homework, "forward", rankdir="TB")
     assert "rankdir=TB" in tb and "dshape_bottom" in tb and "tailport=s" in tb
+    assert 'tailport="v:s"' in tb and 'headport="v:n"' in tb
     dark = picture(homework, "forward", theme="dark")
     assert "bgcolor=black" in dark and "#fccde5" in dark
-    assert "legend_input" in picture(homework, "forward")
+    assert "cg_legend_input_ellipse" in picture(homework, "forward")
     assert "legend" not in picture(homework, "forward", legend=False)
-    # compact: no box, one rank of its own beside a left-right picture, a chain when top-down
+    # compact: one row in the graph's label, under the picture, with a sample of each kind
     lr = picture(homework, "backward")
-    assert "cluster" not in lr and "rank=sink" in lr and "legend_flow" in lr
-    assert "rank=source" in picture(homework, "backward", rankdir="RL")
-    assert "legend_input -> legend_variable" in picture(homework, "backward", rankdir="TB")
+    assert "cluster" not in lr and "labelloc=b" in lr
+    assert "cg_legend_op_dshape_right" in lr and "gradient flow" in lr and "←" in lr
+    assert "cg_legend_op_dshape_left" in picture(homework, "backward", rankdir="RL")
+    titled = to_dot(homework[0], title="The graph").source
+    assert "labelloc=t" in titled and titled.index("The graph") < titled.index("cg_legend")
 
 
 def test_bad_choices_list_the_valid_ones(homework) -> None:
@@ -220,8 +253,7 @@ def test_user_text_is_escaped() -> None:
     assert "&quot;a&lt;b&quot; &amp; c\\d \\N &lt;b&gt;bold&lt;/b&gt;" in src
     assert "<b>" not in src
     for name in ("node", "edge", "graph", "digraph", "subgraph"):
-        assert re.search(rf'"v\d+_{name}" \[label="{name}"', src) or \
-            re.search(rf'v\d+_{name} \[label="{name}"', src), name
+        assert re.search(rf'"?v\d+_{name}"? \[label=<.*<i>{name}</i>', src), name
 
 
 @pytest.mark.needs_dot
@@ -279,8 +311,13 @@ def chain(n: int) -> cg.Graph:
     return cg.parse("\n".join(lines))
 
 
+def horner(n: int) -> cg.Graph:
+    """Reads its input in every statement: few edges, but they span many ranks."""
+    return cg.parse("\n".join(["p0 = x"] + [f"p{i} = p{i - 1}*x + 1" for i in range(1, n)]))
+
+
 def test_large_graphs_switch_to_fixed_positions_with_a_note() -> None:
-    big = chain(FAST_ABOVE_EDGES // 6 + 10)
+    big = chain(400)
     dot = to_dot(big)
     assert dot.note and "large graph" in dot.note and dot.engine == "neato"
     assert all('pos="' in line for line in dot.body if line.strip().startswith(("v", "op")) and "->" not in line)
@@ -288,6 +325,23 @@ def test_large_graphs_switch_to_fixed_positions_with_a_note() -> None:
     assert small.note is None and small.engine == "dot" and "pos=" not in small.source
     assert to_dot(big, layout="best").note is None
     assert to_dot(big, layout="fast").source == to_dot(big, layout="fast").source
+
+
+def test_the_switch_weighs_long_edges_not_edge_counts() -> None:
+    # 40 statements reusing x: about 230 edges, but dot would lay out thousands of nodes
+    reuse = horner(40)
+    edges = sum(len(n.operands) + 1 for n in reuse.nodes if n.kind == "op")
+    # more edges, each spanning a rank or three
+    plain = cg.parse("\n".join(["v0 = x"] + [f"v{k} = tanh(v{k - 1}) + v{k - 1}"
+                                            for k in range(1, edges // 4)]))
+    assert sum(len(n.operands) + 1 for n in plain.nodes if n.kind == "op") >= edges
+    values = cg.evaluate(reuse, x=0.5)
+    assert to_dot(reuse, values=values).note is not None
+    assert to_dot(plain).note is None
+    assert to_dot(reuse, values=values).work > FAST_ABOVE_WORK >= to_dot(plain).work
+    # labels double dot's ranks, and so its virtual nodes
+    assert to_dot(reuse, values=values).work > 1.8 * to_dot(reuse).work
+    assert dot_work([[], [0], [1], [0, 2]], labelled=True) == 4 + 1 + 1 + 1 + 5
 
 
 @pytest.mark.needs_dot

@@ -141,3 +141,16 @@ def test_library_render_and_to_dot_are_functions(tmp_path: Path) -> None:
     written = cg.render(g, tmp_path / "w.dot", "backward", values, grads)
     assert [p.name for p in written] == ["w.dot"]
     assert (tmp_path / "w.dot").read_text() == dot.source
+
+
+def test_max_grid_and_automatic_direction(capsys) -> None:
+    net = str(Path(__file__).resolve().parents[1] / "examples" / "two-layer-net.cg")
+    base = ["render", net, "--view", "backward", "--format", "dot"]
+    assert main(base) == 0
+    grids = capsys.readouterr().out
+    assert main([*base, "--max-grid", "2"]) == 0
+    summaries = capsys.readouterr().out
+    assert "sides=\"LTB\"" in grids and "3×2</font>" in summaries and "…" in summaries
+    assert "rankdir=LR" in grids  # auto: the two-layer net fits a slide best left to right
+    assert main([*base, "--max-grid", "-1"]) == 2
+    assert "--max-grid -1" in capsys.readouterr().err

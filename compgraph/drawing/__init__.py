@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from .dot import EDGE_LABELS, RANKDIRS, VIEWS, Digraph, to_dot
 from .dshape import dshape_svg
+from .finish import finish_svg
 from .files import FORMATS, MISSING_DOT, pipe, render, write_atomic
 from .format import format_value
-from .layout import FAST_ABOVE_EDGES, LAYOUTS, choose_layout
+from .layout import FAST_ABOVE_WORK, LAYOUTS, choose_layout, dot_work
 from .style import THEMES
 
 __all__ = [
-    "Digraph", "EDGE_LABELS", "FAST_ABOVE_EDGES", "FORMATS", "LAYOUTS", "MISSING_DOT",
-    "RANKDIRS", "THEMES", "VIEWS", "choose_layout", "dshape_svg", "format_value", "pipe",
-    "render", "to_dot", "write_atomic",
+    "Digraph", "EDGE_LABELS", "FAST_ABOVE_WORK", "FORMATS", "LAYOUTS", "MISSING_DOT",
+    "RANKDIRS", "THEMES", "VIEWS", "choose_layout", "dot_work", "dshape_svg", "finish_svg",
+    "format_value", "pipe", "render", "to_dot", "write_atomic",
 ]

@@ -2,8 +2,17 @@
 
 The picture is bipartite, as in the course's block diagrams: variable → operator block →
 result variable. Every op node of the graph is two DOT nodes, its block (``op<i>``) and its
-result circle (``v<i>``), so an anonymous intermediate such as ``x*y`` is a small circle of
-its own. Each operand is its own edge (``x + x`` draws two), in operand order.
+result variable (``v<i>``), so an anonymous intermediate such as ``x*y`` is a small circle
+of its own. Each operand is its own edge (``x + x`` draws two), in operand order.
+
+A variable's DOT node is a borderless table: its shape cell (the port ``v`` its edges end
+on, drawn as a circle or ellipse by the SVG pass, finish.py) with its value before and its
+gradient or tangent after, across the flow (annotate.py). The numbers are thus part of
+their own node: Graphviz keeps every other node, edge and label off them. Scalars travel
+on the wires; arrays are grids beside their nodes.
+
+``rankdir="auto"`` estimates the picture's size left to right, top-down, and left to right
+in two rows (rows.py), and keeps the one that is largest on a 16:9 slide.
 
 All views place nodes the same way: the backward view keeps every edge's tail and head and
 draws it with ``dir=back``, so ``dot`` ranks the graph exactly as in the forward view and
@@ -19,12 +28,17 @@ plain dicts (which the ``graphviz`` package writes sorted), and every number goe
 >>> x = b.input("x")
 >>> b.bind("s", b.apply("add", (x, x)))
 >>> dot = to_dot(b.build(), legend=False)
->>> [line.strip() for line in dot.body if "->" in line]
-['v0_x -> op1 [class=operand color=black]', 'v0_x -> op1 [class=operand color=black]', 'op1 -> v1_s [class=result color=black tailport=e]']
+>>> for line in dot.body:
+...     if "->" in line:
+...         print(line.strip())
+v0_x -> op1 [class=operand color=black tailport="v:e"]
+v0_x -> op1 [class=operand color=black tailport="v:e"]
+op1 -> v1_s [class=result color=black headport="v:w" tailport=e weight=8]
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -33,18 +47,32 @@ import graphviz
 from ..errors import RenderError
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
+from . import annotate, rows
 from . import markup as mk
-from .format import (EDGE_VALUES, MINUS, NODE_VALUES, TOOLTIP_VALUES, format_shape,
-                     format_value, is_array)
-from .layout import Layout, choose_layout, layered_order, point
-from .style import SANS, Theme, theme as get_theme
+from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
+from .layout import (BEST, Layout, choose_layout, dot_work, estimate_size,
+                     fixed_positions, layered_order, ranks)
+from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
 
 VIEWS = ("forward", "backward", "both", "tangent")
 EDGE_LABELS = ("gradient", "local", "both")
-RANKDIRS = ("LR", "RL", "TB", "BT")
+DIRECTIONS = ("LR", "RL", "TB", "BT")
+RANKDIRS = ("auto",) + DIRECTIONS
+
+# "auto" weighs left-right against top-down only for graphs of at most this many nodes
+# (larger ones are never slide-sized; they go left to right, as in the course).
+AUTO_NODES = 300
+# Top-down is chosen only when it makes the picture this much larger on a slide, and two
+# rows only when one left-to-right row would be smaller than FIT_SCALE (10-point text
+# under 9 pixels) and the rows make it this much larger.
+TB_ADVANTAGE = 1.1
+FIT_SCALE = 1.0
+WRAP_ADVANTAGE = 1.15
 
 # The side of an operator block that faces its output, per rankdir (the D's rounded side).
 OUTPUT_SIDE = {"LR": "right", "RL": "left", "TB": "bottom", "BT": "top"}
+# The side facing the inputs, where a variable's incoming edge ends.
+INPUT_SIDE = {"LR": "left", "RL": "right", "TB": "top", "BT": "bottom"}
 _COMPASS = {"right": "e", "left": "w", "bottom": "s", "top": "n"}
 
 # At most this many terms are written out in a fan-out sum ("60 = 28 + 32").
@@ -55,12 +83,13 @@ class Digraph(graphviz.Digraph):
     """A ``graphviz.Digraph`` whose notebook display draws operators as D shapes.
 
     ``note`` is a sentence for the user (e.g. that large-graph layout settings were used),
-    or ``None``. ``neato_no_op`` is 2 when every node carries its position (large graphs):
+    or ``None``; ``work`` the estimate of dot's work the layout was chosen by. ``neato_no_op`` is 2 when every node carries its position (large graphs):
     ``pipe`` and ``render`` then only draw, they do not lay out.
     """
 
     note: str | None = None
     neato_no_op: int | None = None
+    work: int = 0  # the estimate of dot's work that chose the layout (layout.dot_work)
 
     def pipe(self, format: str | None = None, renderer: str | None = None,
              formatter: str | None = None, neato_no_op: int | None = None,
@@ -75,9 +104,9 @@ class Digraph(graphviz.Digraph):
         return super().render(*args, **kwargs)
 
     def _repr_image_svg_xml(self) -> str:
-        from .dshape import dshape_svg  # local: display is the only user here
+        from .finish import finish_svg  # local: display is the only user here
 
-        return dshape_svg(self.pipe(format="svg", encoding="utf-8"))
+        return finish_svg(self.pipe(format="svg", encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -121,47 +150,50 @@ def _choice(name: str, value: str, choices: Iterable[str]) -> str:
     return value
 
 
-def _node_text(value: Any) -> str:
-    """A number beside a node: values of arrays up to ``NODE_VALUES`` elements, else the shape."""
-    return format_value(value, NODE_VALUES, shape=False)
+# An annotation: its block of numbers and the attributes of the cell that holds it.
+Note = tuple[annotate.Block, dict[str, str]]
+
+SLIDE = (1280, 720)   # the slide a default picture is made to fit, in pixels
+WRAP_PAD = "0.3,0.0555"  # inches left and right, above and below, of a picture in rows
+LEGEND_HEIGHT = 24.0  # points: one row of the legend under the picture
+LEGEND_MIN_WIDTH = 300.0  # points: a legend may be this wide under a narrower picture
+
+# Edge weights: dot straightens heavy edges first, so a chain of operations is drawn
+# straight and inputs join it from the side (their edges have weight 1).
+CHAIN_WEIGHT = 8    # an operator and its result: always in line
+OPERAND_WEIGHT = 2  # a computed operand and its consumer: in line unless inputs say otherwise
+
+LABEL_OFFSET = 8.0  # points between a straight edge and its label (fixed positions)
+
+# Room around a variable's name: a name wider than the circle (``s2 = yhat``) widens it
+# into an ellipse of the same height, never a bigger circle. An ellipse is narrower than
+# its box above and below the middle, hence the factor.
+NAME_PADDING = 16.0
+NAME_STRETCH = 1.15
 
 
-def _edge_text(value: Any) -> str:
-    """A number on a wire: values of arrays up to ``EDGE_VALUES`` elements, else the shape."""
-    return format_value(value, EDGE_VALUES, shape=False)
-
-
-def _sum_text(total: Any, terms: list[Any]) -> str:
-    """``60 = 28 + 32`` when a scalar total is the sum of several edge contributions."""
-    text = _node_text(total)
-    if len(terms) < 2 or any(is_array(t) for t in terms) or is_array(total):
-        return text
-    if len(terms) > _MAX_SUM_TERMS:
-        return f"{text} = Σ of {len(terms)}"
-    parts = [format_value(terms[0])]
-    for t in terms[1:]:
-        s = format_value(t)
-        parts.append(f"{MINUS} {s[1:]}" if s.startswith(MINUS) else f"+ {s}")
-    return f"{text} = {' '.join(parts)}"
-
-
-# Variable circles all have the theme's size; a name wider than this (in points, estimated)
-# makes the circle an ellipse of the same height instead of a bigger circle.
-_CIRCLE_TEXT = 30.0
-
-
-def _text_width(text: str, fontsize: float) -> float:
-    """A generous estimate of a label's width in points (about half an em a character)."""
+def _name_width(text: str, fontsize: float) -> float:
+    """A generous estimate of an italic serif name's width in points (half an em a letter)."""
     return sum(0.3 if ch == " " else 0.5 for ch in text) * fontsize
 
 
-def _fit(name: str, attrs: Mapping[str, str]) -> dict[str, str]:
-    """Shape overrides so a long name (``s2 = yhat``) keeps the row's height: an ellipse."""
-    width = _text_width(name, float(attrs.get("fontsize", "14")))
-    if width <= _CIRCLE_TEXT:
-        return {}
-    inches = (width + 18) / 72
-    return {"shape": "ellipse", "width": f"{inches:.2f}"}
+def _points(inches: str) -> float:
+    return float(inches) * 72
+
+
+def _xy(pos: str) -> tuple[float, float]:
+    x, y = pos.rstrip("!").split(",")
+    return float(x), float(y)
+
+
+def _label_size(label: str | None) -> tuple[float, float] | None:
+    """An estimate of an edge label's size in points (lines of 11-point text)."""
+    if not label:
+        return None
+    if label.startswith("<") and label.endswith(">"):  # HTML-like: its text, line by line
+        label = re.sub(r"<(?!br/>)[^>]*>", "", label[1:-1])
+    lines = label.split("<br/>")
+    return max(annotate.text_width(t, 11) for t in lines), 14.0 * len(lines)
 
 
 class _Builder:
@@ -169,7 +201,7 @@ class _Builder:
 
     def __init__(self, graph: Graph, view: str, data: _Data, *, edge_labels: str,
                  rankdir: str, theme: Theme, layout: Layout, label_anonymous: bool,
-                 costs: frozenset[int]) -> None:
+                 costs: frozenset[int], max_grid: int) -> None:
         self.g = graph
         self.view = view
         self.data = data
@@ -179,6 +211,12 @@ class _Builder:
         self.layout = layout
         self.label_anonymous = label_anonymous
         self.costs = costs
+        self.max_grid = max_grid
+        self.legend_width: float | None = None  # the legend's widest row, in points
+        self.rows: list[int] | None = None  # each graph node's row when wrapped (rows.py)
+        self._sizes: dict[str, Any] = {}  # sizes() by rankdir
+        self._memo: dict[tuple, Any] = {}  # annotations and edge attributes by rankdir
+        self._positioned = 0  # DOT nodes with fixed positions, before the edge labels
         self.colors = theme.colors
         self.live = graph.ancestors_of_output
         self.pos: dict[str, str] | None = None  # pinned positions (fast layout only)
@@ -236,43 +274,114 @@ class _Builder:
         t = self.data.tangent_edges.get((i, k))
         return 0.0 if t is None else t
 
+    # --- ports ----------------------------------------------------------------------------
+
+    @property
+    def across(self) -> bool:
+        """Whether annotations go above and below the shape (LR, RL) rather than beside it."""
+        return self.rankdir in ("LR", "RL")
+
+    def out_port(self, j: int) -> dict[str, str]:
+        """Where edges leave variable ``j``: its shape cell, on the side facing the flow."""
+        if self.g.nodes[j].kind == CONST:
+            return {}
+        return {"tailport": f"v:{_COMPASS[OUTPUT_SIDE[self.rankdir]]}"}
+
+    def in_port(self) -> dict[str, str]:
+        """Where an op's result edge enters its variable: the shape cell's upstream side."""
+        return {"headport": f"v:{_COMPASS[INPUT_SIDE[self.rankdir]]}"}
+
+    def weight(self, j: int) -> dict[str, str]:
+        """A computed operand pulls its consumer into line (see ``OPERAND_WEIGHT``)."""
+        return {"weight": str(OPERAND_WEIGHT)} if self.g.nodes[j].kind == "op" else {}
+
     # --- nodes -----------------------------------------------------------------------------
 
-    def variable_attrs(self, i: int) -> tuple[str, dict[str, str]]:
-        """Label and attributes of variable ``i``'s circle (input, named or anonymous)."""
+    def name(self, i: int) -> str | None:
+        """Variable ``i``'s name: the program's, or one given only inside a function's body
+        (shown in its call's cluster)."""
+        return self.g.labels[i] or self.g.local_name(i)
+
+    def role(self, i: int) -> str:
         node = self.g.nodes[i]
-        # A name given only inside a function's body is shown in its call's cluster.
-        label = self.g.labels[i] or self.g.local_name(i)
         if node.kind == INPUT:
-            role = "input"
-        elif i == self.g.output:
-            role = "output"
-        elif label:
-            role = "variable"
-        else:
-            role = "anonymous"
-        attrs = dict(self.theme.node[role])
+            return "input"
+        if i == self.g.output:
+            return "output"
+        return "variable" if self.name(i) else "anonymous"
+
+    def variable_attrs(self, i: int) -> tuple[str, dict[str, str]]:
+        """Label and attributes of variable ``i``: a table of its shape and annotations.
+
+        The shape is a cell (the port ``v`` that edges end on) drawn as a circle or ellipse
+        by the SVG pass; the value goes before it and the gradient or tangent after it,
+        across the flow (annotate.py).
+        """
+        node = self.g.nodes[i]
+        label = self.name(i)
+        role = self.role(i)
+        style = self.theme.node[role]
         value = self.value(i)
         if value is None and node.kind == INPUT:
             value = node.value  # an input's default still tells its shape
+        before, after = self.annotations(i)
+        size = float(style.get("fontsize", "14"))
+        lines: list[mk.Markup] = []
         if role == "anonymous":
-            text = "o" if self.label_anonymous else ""
             if self.label_anonymous:
-                attrs["fontsize"] = "11"
-            dot_label = mk.plain(text)
-        elif is_array(value):
-            dot_label = mk.html(mk.italic(label or ""),
-                                mk.font(format_shape(value.shape), face=SANS, size=9))
+                size = 11
+                lines.append(mk.font("o", size=size, color=style["fontcolor"]))
         else:
-            dot_label = mk.plain(label or "")
+            lines.append(mk.font(mk.italic(label or ""), face=SERIF_ITALIC, size=size,
+                                 color=style["fontcolor"]))
+            if is_array(value) and before is None:
+                # No numbers beside it: the shape at least, under the name.
+                lines.append(mk.font(format_shape(value.shape), face=SANS, size=10,
+                                     color=style["fontcolor"]))
+        width, height = self.shape_size(i)
+        shape = mk.cell(mk.Markup("<br/>".join(lines)), port="v", **self.marker(i, "ellipse"),
+                        fixedsize="true", width=width, height=height,
+                        bgcolor=style["fillcolor"], color=style["color"],
+                        border=self.theme.node_defaults["penwidth"])
+        attrs = {"shape": "none", "margin": "0", "class": role,
+                 "tooltip": mk.plain(self.tooltip(i, label))}
+        table = annotate.around(shape, (width, height), before, after, self.rankdir)
+        return mk.label(table), attrs
+
+    def shape_size(self, i: int) -> tuple[int, int]:
+        """The width and height in points of variable ``i``'s circle or ellipse."""
+        role = self.role(i)
+        style = self.theme.node[role]
+        width, height = _points(style["width"]), _points(style["height"])
         if role != "anonymous":
-            attrs.update(_fit(label or "", attrs))
-        attrs["tooltip"] = mk.plain(self.tooltip(i, label))
-        annotation = self.annotation(i)
-        if annotation is not None:
-            attrs["xlabel"] = annotation
-        attrs["class"] = role
-        return dot_label, attrs
+            size = float(style.get("fontsize", "14"))
+            name = self.g.labels[i] or ""
+            width = max(width, _name_width(name, size) * NAME_STRETCH + NAME_PADDING)
+        return round(width), round(height)
+
+    def variable_size(self, i: int) -> tuple[float, float]:
+        """An estimate of variable ``i``'s node in points: its shape and its annotations."""
+        width, height = self.shape_size(i)
+        blocks = [note[0] for note in self.annotations(i) if note is not None]
+        spacing = annotate.SPACING * len(blocks)
+        if self.across:
+            return (max([width] + [b.width for b in blocks]),
+                    height + sum(b.height for b in blocks) + spacing)
+        return (width + sum(b.width for b in blocks) + spacing,
+                max([height] + [b.height for b in blocks]))
+
+    def op_size(self, i: int) -> tuple[float, float]:
+        style = self.theme.node["cost" if i in self.costs else "op"]
+        size = float(style.get("fontsize", "14"))
+        label = self.g.nodes[i].op_label
+        width = max(_points(style["width"]), annotate.text_width(label, size) + 16)
+        return width, max(_points(style.get("height", style["width"])), 1.3 * size + 8)
+
+    @staticmethod
+    def marker(i: int, kind: str) -> dict[str, str]:
+        """Cell attributes that name a cell in the SVG (``cg_v3_value``), for finish.py."""
+        name = f"cg_v{i}_{kind}"
+        return {"id": name, "href": f"#{name}"}
 
     def tooltip(self, i: int, label: str | None) -> str:
         parts = [label or "o"]
@@ -284,28 +393,30 @@ class _Builder:
             parts.append(f"tangent {format_value(self.tangent(i), TOOLTIP_VALUES)}")
         return ", ".join(parts)
 
-    def annotation(self, i: int) -> str | None:
-        """The value (green) and gradient or tangent (red, blue) written beside a variable."""
-        if self.view == "forward":
-            return None
-        pieces: list[str] = []
+    def annotations(self, i: int) -> tuple[Note | None, Note | None]:
+        """Variable ``i``'s annotations (see ``_annotations``), made once per direction."""
+        key = ("notes", self.rankdir, i)
+        if key not in self._memo:
+            self._memo[key] = self._annotations(i)
+        return self._memo[key]
+
+    def _annotations(self, i: int) -> tuple[Note | None, Note | None]:
+        """The value (green) before the shape and the gradient or tangent (red, blue) after.
+
+        The forward view writes scalar values on the wires, so only arrays get their value
+        beside the node there; the other views annotate every variable they have numbers for.
+        """
         value = self.value(i)
-        if is_array(value) and value.size > NODE_VALUES:
-            # Too many numbers to write beside a circle (the tooltip has them): the shape
-            # once, and only where the circle does not already carry it (anonymous ones).
-            if self.g.labels[i]:
-                return None
-            return mk.html(mk.font(format_shape(value.shape), face=SANS, size=10,
-                                   color=self.colors["text"]))
-        if value is not None:
-            pieces.append(mk.font(_node_text(value), color=self.colors["value"]))
+        before = after = None
+        if value is not None and (self.view != "forward" or is_array(value)):
+            before = self.annotation(i, "value", value, ())
         if self.view in ("backward", "both"):
             adj = self.adjoint(i)
             if adj is not None:
                 # Fan-out made visible: the total is the sum of what the edges carry.
                 terms = [c for c in (self.contribution(*u) for u in self.uses[i])
                          if c is not None]
-                pieces.append(mk.font(_sum_text(adj, terms), color=self.colors["gradient"]))
+                after = self.annotation(i, "gradient", adj, terms)
         elif self.view == "tangent":
             t = self.tangent(i)
             if t is not None:
@@ -313,10 +424,15 @@ class _Builder:
                 terms = [c for c in (self.tangent_edge(i, k)
                                      for k in range(len(self.g.nodes[i].operands)))
                          if c is not None]
-                pieces.append(mk.font(_sum_text(t, terms), color=self.colors["tangent"]))
-        if not pieces:
-            return None
-        return mk.html(mk.font(mk.Markup("  ".join(pieces)), face=SANS, size=11))
+                after = self.annotation(i, "tangent", t, terms)
+        return before, after
+
+    def annotation(self, i: int, kind: str, value: Any, terms: Sequence[Any]) -> Note:
+        """One annotation: the numbers in their colour, and its cell named for the SVG pass."""
+        body = annotate.block(value, self.colors[kind], max_grid=self.max_grid,
+                              column=self.across, terms=terms)
+        return body, {**self.marker(i, kind),
+                      "tooltip": annotate.tooltip_text(kind, value, TOOLTIP_VALUES)}
 
     def op_attrs(self, i: int) -> tuple[str, dict[str, str]]:
         node = self.g.nodes[i]
@@ -330,41 +446,59 @@ class _Builder:
 
     # --- edge labels -----------------------------------------------------------------------
 
-    def edge_label(self, lines: list[tuple[str, str]]) -> dict[str, str]:
-        """An edge label from ``(text, colour role)`` lines, on the layout's label attribute."""
-        lines = [(t, role) for t, role in lines if t]
-        if not lines:
-            return {}
-        if len(lines) == 1:
-            t, role = lines[0]
-            return {"label": mk.plain(t), "fontcolor": self.colors[role]}
-        return {"label": mk.html(*(
-            mk.font(t, color=self.colors[role], size=None if n == 0 else 10)
-            for n, (t, role) in enumerate(lines)))}
+    def edge_label(self, lines: list[tuple[str, Any, str]]) -> dict[str, str]:
+        """Label and tooltip of an edge from ``(what, number, colour role)`` lines.
+
+        Scalars are written on the wire; arrays are not (their numbers are beside their
+        nodes), but every line, arrays in full, is in the edge's tooltip.
+        """
+        def text(v: Any, limit: int) -> str:
+            return v if isinstance(v, str) else format_value(v, limit)
+
+        shown = [(text(v, 0), role) for _, v, role in lines if not is_array(v)]
+        attrs: dict[str, str] = {}
+        if lines:
+            attrs["tooltip"] = mk.plain("; ".join(
+                f"{what} {text(v, TOOLTIP_VALUES)}" for what, v, _ in lines))
+        if len(shown) == 1:
+            t, role = shown[0]
+            attrs.update({"label": mk.plain(t), "fontcolor": self.colors[role]})
+        elif shown:
+            attrs["label"] = mk.html(*(
+                mk.font(t, color=self.colors[role], size=None if n == 0 else 10)
+                for n, (t, role) in enumerate(shown)))
+        return attrs
 
     def operand_edge(self, i: int, k: int) -> dict[str, str]:
-        """Attributes of the edge from operand ``k`` into op ``i``'s block."""
+        """Attributes of the edge from operand ``k`` into op ``i``'s block (made once per
+        direction; not to be changed by the caller)."""
+        key = ("operand", self.rankdir, i, k)
+        if key not in self._memo:
+            self._memo[key] = self._operand_edge(i, k)
+        return self._memo[key]
+
+    def _operand_edge(self, i: int, k: int) -> dict[str, str]:
         j = self.g.nodes[i].operands[k]
         const = not self.g.depends_on_input[j]
-        attrs: dict[str, str] = {"class": "operand"}
+        attrs: dict[str, str] = {"class": "operand", **self.out_port(j), **self.weight(j)}
         if const:
             attrs.update(self.theme.edge["const"])
             if self.view == "backward":
                 attrs["dir"] = "none"
             return attrs
         val = self.value(j)
-        lines: list[tuple[str, str]] = []
+        lines: list[tuple[str, Any, str]] = []
         if self.view == "forward":
             attrs.update(self.theme.edge["forward"])
             if val is not None:
-                lines.append((_edge_text(val), "value"))
+                lines.append(("value", val, "value"))
         elif self.view == "tangent":
             t = self.tangent_edge(i, k)
             fixed = self.data.tangents is not None and t is None
             # Edges outside the input's cone of influence carry no tangent: drawn muted.
             attrs.update(self.theme.edge["const" if fixed else "tangent"])
             if t is not None:
-                lines.append((_edge_text(t), "tangent"))
+                lines.append(("tangent", t, "tangent"))
         else:
             live = self.live[i]
             attrs.update(self.theme.edge["forward" if self.view == "both" else "gradient"])
@@ -373,43 +507,61 @@ class _Builder:
             if self.view == "backward":
                 attrs["dir"] = "back"
             if self.view == "both" and val is not None:
-                lines.append((_edge_text(val), "value"))
+                lines.append(("value", val, "value"))
             lines += self.gradient_lines(i, k)
         attrs.update(self.edge_label(lines))
         return attrs
 
-    def gradient_lines(self, i: int, k: int) -> list[tuple[str, str]]:
+    def gradient_lines(self, i: int, k: int) -> list[tuple[str, Any, str]]:
         c = self.contribution(i, k)
         local = self.data.local.get((i, k))
-        lines: list[tuple[str, str]] = []
+        lines: list[tuple[str, Any, str]] = []
         if self.edge_labels in ("gradient", "both") and c is not None:
-            lines.append((_edge_text(c), "gradient"))
+            lines.append(("gradient", c, "gradient"))
         if self.edge_labels in ("local", "both") and local is not None:
-            if self.edge_labels == "both" and self.adjoint(i) is not None:
+            adj = self.adjoint(i)
+            if (self.edge_labels == "both" and adj is not None and not is_array(adj)
+                    and not is_array(local)):
                 # The chain rule on the wire: what it carries = upstream × local.
-                lines.append((f"{_edge_text(self.adjoint(i))} × {_edge_text(local)}",
-                              "local"))
+                lines.append(("upstream × local",
+                              f"{format_value(adj)} × {format_value(local)}", "local"))
+            elif is_array(local):
+                lines.append(("local derivative", local, "local"))
             else:
-                lines.append((f"∂ {_edge_text(local)}", "local"))
+                lines.append(("local derivative", f"∂ {format_value(local)}", "local"))
         return lines
 
     def result_edge(self, i: int) -> dict[str, str]:
-        """Attributes of the edge from op ``i``'s block to its result circle."""
-        attrs: dict[str, str] = {"class": "result"}
-        # Leave the block at the apex of its rounded side.
-        attrs["tailport"] = _COMPASS[OUTPUT_SIDE[self.rankdir]]
-        lines: list[tuple[str, str]] = []
+        """Attributes of the edge from op ``i``'s block to its result variable (made once
+        per direction; not to be changed by the caller)."""
+        key = ("result", self.rankdir, i)
+        if key not in self._memo:
+            self._memo[key] = self._result_edge(i)
+        return self._memo[key]
+
+    def _result_edge(self, i: int) -> dict[str, str]:
+        """The attributes of ``result_edge``.
+
+        Only the forward view writes on it (the value, when it is a scalar); in the other
+        views every number it carries is the variable's own, written right beside it, so
+        the edge keeps them in its tooltip and the chain stays short.
+        """
+        # Leave the block at the apex of its rounded side, enter the shape cell's near side.
+        attrs: dict[str, str] = {"class": "result", "weight": str(CHAIN_WEIGHT),
+                                 "tailport": _COMPASS[OUTPUT_SIDE[self.rankdir]],
+                                 **self.in_port()}
+        lines: list[tuple[str, Any, str]] = []
         val = self.value(i)
         if self.view == "forward":
             attrs.update(self.theme.edge["forward"])
             if val is not None:
-                lines.append((_edge_text(val), "value"))
+                lines.append(("value", val, "value"))
         elif self.view == "tangent":
             t = self.tangent(i)
             fixed = self.data.tangents is not None and t is None
             attrs.update(self.theme.edge["const" if fixed else "tangent"])
             if t is not None:
-                lines.append((_edge_text(t), "tangent"))
+                lines.append(("tangent", t, "tangent"))
         else:
             const = not self.g.depends_on_input[i]
             style = "const" if const else ("forward" if self.view == "both" else "gradient")
@@ -419,17 +571,21 @@ class _Builder:
             if self.view == "backward":
                 attrs["dir"] = "none" if const else "back"
             if self.view == "both" and val is not None:
-                lines.append((_edge_text(val), "value"))
+                lines.append(("value", val, "value"))
             adj = self.adjoint(i)
-            if adj is not None and self.edge_labels != "local":
-                lines.append((_edge_text(adj), "gradient"))
-        attrs.update(self.edge_label(lines))
+            if adj is not None:
+                lines.append(("gradient", adj, "gradient"))
+        label = self.edge_label(lines)
+        if self.view != "forward":
+            label = {k: v for k, v in label.items() if k == "tooltip"}
+        attrs.update(label)
         return attrs
 
     # --- the whole picture -----------------------------------------------------------------
 
-    def positions(self) -> dict[str, str]:
-        """Pinned ``pos`` of every DOT node, for the fast layout of large graphs."""
+    def items(self) -> tuple[list[str], list[list[int]], list[tuple[int, int]]]:
+        """The DOT nodes in order (ids), each one's predecessors (as indices), and each
+        constant with the op that consumes it first."""
         ids: list[str] = []
         index: dict[str, int] = {}
         preds: list[list[int]] = []
@@ -442,9 +598,7 @@ class _Builder:
             return index[name]
 
         for node in self.g.nodes:
-            if node.kind == CONST:
-                add(self.var_id(node.id), [])
-            elif node.kind == INPUT:
+            if node.kind in (CONST, INPUT):
                 add(self.var_id(node.id), [])
             else:
                 operands = [index[self.var_id(j)] for j in node.operands]
@@ -452,55 +606,171 @@ class _Builder:
                 consts += [(index[self.var_id(j)], op) for j in node.operands
                            if self.g.nodes[j].kind == CONST]
                 add(self.var_id(node.id), [op])
+        return ids, preds, consts
+
+    def positions(self) -> dict[str, str]:
+        """Pinned ``pos`` of every DOT node, for the fast layout of large graphs."""
+        ids, preds, consts = self.items()
         layer_of = {}
         # A constant sits just before its (first) consumer instead of with the inputs.
         first = layered_order(preds)
         for c, op in consts:
             layer_of.setdefault(c, max(0, first[op][0] - 1))
         order = layered_order(preds, layer_of) if layer_of else first
-        return {name: point(lay, place, self.rankdir) for name, (lay, place) in zip(ids, order)}
+        _, sizes, labels, _ = self.sizes()
+        return dict(zip(ids, fixed_positions(order, sizes, labels, self.rankdir)))
+
+    def sizes(self) -> tuple[list[list[int]], list[tuple[float, float]],
+                             dict[tuple[int, int], tuple[float, float]], list[int]]:
+        """What a size estimate needs: each DOT node's predecessors and size, the sizes of
+        edge labels by (tail, head), and the graph node each DOT node draws (kept per
+        rankdir: trying cuts into rows asks again and again)."""
+        if self.rankdir in self._sizes:
+            return self._sizes[self.rankdir]
+        ids, preds, _ = self.items()
+        sizes: list[tuple[float, float]] = []
+        labels: dict[tuple[int, int], tuple[float, float]] = {}
+        owner: list[int] = []
+        where = {name: k for k, name in enumerate(ids)}
+        for node in self.g.nodes:
+            i = node.id
+            if node.kind == CONST:
+                text = format_value(node.value)
+                sizes.append((annotate.text_width(text, 11) + 4, 15.0))
+                owner.append(i)
+                continue
+            if node.kind != INPUT:
+                sizes.append(self.op_size(i))
+                owner.append(i)
+                for k, j in enumerate(node.operands):
+                    size = _label_size(self.operand_edge(i, k).get("label"))
+                    if size:
+                        labels[(where[self.var_id(j)], where[self.op_id(i)])] = size
+                size = _label_size(self.result_edge(i).get("label"))
+                if size:
+                    labels[(where[self.op_id(i)], where[self.var_id(i)])] = size
+            sizes.append(self.variable_size(i))
+            owner.append(i)
+        self._sizes[self.rankdir] = (preds, sizes, labels, owner)
+        return preds, sizes, labels, owner
+
+    def estimate(self) -> tuple[float, float]:
+        """A rough size in points of the picture ``dot`` will draw in this rankdir (and
+        these rows, when wrapped)."""
+        preds, sizes, labels, owner = self.sizes()
+        nodesep, ranksep = (_points(BEST.graph[k]) for k in ("nodesep", "ranksep"))
+        if self.rows is None:
+            return estimate_size(preds, sizes, labels, self.rankdir, nodesep, ranksep)
+        return rows.wrapped_size(preds, sizes, labels, [self.rows[i] for i in owner],
+                                 self.rankdir, nodesep, ranksep)
+
+    def best_rows(self, legend: bool) -> tuple[float, list[int] | None]:
+        """The wrap into rows (two to ``rows.MAX_ROWS``, each about as long) that shows the
+        picture largest on a slide: its scale and each graph node's row (``None`` when no
+        cut is allowed)."""
+        preds, _, _, owner = self.sizes()
+        item_rank = ranks(preds)
+        rank = [0] * len(self.g.nodes)
+        for k, i in enumerate(owner):  # an op's rank is its block's (its first item)
+            if self.g.nodes[i].kind == "op" and rank[i] == 0:
+                rank[i] = item_rank[k]
+        kinds = [n.kind for n in self.g.nodes]
+        operands = [n.operands for n in self.g.nodes]
+        allowed = rows.allowed_cuts(operands, kinds, rank)
+        op_ranks = sorted(set(rank[i] for i in range(len(kinds)) if kinds[i] == "op"))
+        best: tuple[float, list[int] | None] = (0.0, None)
+        for count in range(2, rows.MAX_ROWS + 1):
+            cuts = rows.even_cuts(allowed, op_ranks, count)
+            row = None if cuts is None else rows.rows_for_cuts(operands, kinds, rank, cuts)
+            if row is None:
+                continue
+            self.rows = row
+            scale = _slide_scale(self.estimate(), legend)
+            if scale > best[0]:
+                best = (scale, row)
+        self.rows = None
+        return best
 
     def node(self, dot: graphviz.Digraph, name: str, label: str, attrs: dict[str, str]) -> None:
         if self.pos is not None:
             attrs = {**attrs, "pos": self.pos[name]}
         dot.node(name, label, _attributes=attrs)
 
+    def edge(self, dot: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
+        """An edge; with fixed positions, its label is a node of its own at the middle of
+        the edge, a little to its side: ``neato -n2`` routes labelled edges slowly (13 s
+        instead of 2 s for 1,000 statements, bench/bench_render.py)."""
+        if self.pos is None or "label" not in attrs:
+            dot.edge(tail, head, _attributes=attrs)
+            return
+        attrs = dict(attrs)
+        label = attrs.pop("label")
+        text = {"fontcolor": attrs.pop("fontcolor")} if "fontcolor" in attrs else {}
+        (x0, y0), (x1, y1) = (_xy(self.pos[tail]), _xy(self.pos[head]))
+        side = (0.0, LABEL_OFFSET) if self.across else (LABEL_OFFSET, 0.0)
+        name = f"label{len(self.pos) - self._positioned}"
+        self.pos[name] = f"{(x0 + x1) / 2 + side[0]:g},{(y0 + y1) / 2 + side[1]:g}!"
+        self.node(dot, name, label, {"shape": "plaintext", "width": "0", "height": "0",
+                                     "margin": "0", "fontsize": self.theme.edge_defaults[
+                                         "fontsize"], "class": "edgelabel", **text})
+        dot.edge(tail, head, _attributes=attrs)
+
     def build(self, title: str | None, legend: bool) -> Digraph:
         dot = Digraph(name="compgraph", engine=self.layout.engine)
         if self.layout.positioned:
             dot.neato_no_op = 2
             self.pos = self.positions()
-        graph_attrs = {"rankdir": self.rankdir, "forcelabels": "true", **self.theme.graph,
-                       **self.layout.graph}
-        if title:
-            graph_attrs.update({"label": mk.html(mk.font(title, size=16)), "labelloc": "t",
-                                "labeljust": "c"})
+            self._positioned = len(self.pos)
+        graph_attrs = {"rankdir": self.rankdir, **self.theme.graph, **self.layout.graph}
+        from .legend import caption  # the legend is optional furniture
+
+        graph_attrs.update(caption(self, title, legend))
+        row_graphs: list[graphviz.Digraph] = []
+        if self.rows is not None:
+            # Room on the left for the connector that leads each row into the next.
+            graph_attrs["pad"] = WRAP_PAD
+            for r in range(max(self.rows) + 1):
+                row_graph = graphviz.Digraph(name=f"cluster_row{r}")
+                # Invisible (but drawn, so that the SVG pass can read where rows are), and
+                # not inheriting the legend.
+                row_graph.attr("graph", _attributes={"label": "", "pencolor": "transparent",
+                                                     "margin": "6"})
+                row_graphs.append(row_graph)
         dot.attr("graph", _attributes=graph_attrs)
         dot.attr("node", _attributes=dict(self.theme.node_defaults))
         dot.attr("edge", _attributes=dict(self.theme.edge_defaults))
+        # In rows, the edges come after the rows' nodes, and the rows last to first: dot
+        # stacks disconnected parts in the order their first nodes appear, the first at
+        # the bottom of a left-to-right picture, and the first row belongs on top.
+        edges = graphviz.Digraph() if self.rows is not None else dot
         for node in self.g.nodes:
             i = node.id
+            where = self.container(i, dot, row_graphs)
             if node.kind == CONST:
-                self.node(dot, self.var_id(i), mk.plain(format_value(node.value)),
+                self.node(where, self.var_id(i), mk.plain(format_value(node.value)),
                           {**self.theme.node["const"], "class": "const"})
                 continue
             if node.kind == INPUT:
                 label, attrs = self.variable_attrs(i)
-                self.node(dot, self.var_id(i), label, attrs)
+                self.node(where, self.var_id(i), label, attrs)
                 continue
             label, attrs = self.op_attrs(i)
-            self.node(dot, self.op_id(i), label, attrs)
+            self.node(where, self.op_id(i), label, attrs)
             for k, j in enumerate(node.operands):
-                dot.edge(self.var_id(j), self.op_id(i), _attributes=self.operand_edge(i, k))
+                attrs = self.operand_edge(i, k)
+                if self.rows is not None and self.rows[j] != self.rows[i]:
+                    self.wrap_edge(edges, row_graphs, j, i, attrs)
+                else:
+                    self.edge(edges, self.var_id(j), self.op_id(i), attrs)
             label, attrs = self.variable_attrs(i)
-            self.node(dot, self.var_id(i), label, attrs)
-            dot.edge(self.op_id(i), self.var_id(i), _attributes=self.result_edge(i))
+            self.node(where, self.var_id(i), label, attrs)
+            self.edge(edges, self.op_id(i), self.var_id(i), self.result_edge(i))
+        for row_graph in reversed(row_graphs):
+            dot.subgraph(row_graph)
+        if edges is not dot:
+            dot.body += edges.body
         if self.g.calls:
             self.clusters(dot)
-        if legend:
-            from .legend import add_legend  # the legend is optional furniture
-
-            add_legend(dot, self)
         dot.note = self.layout.note
         return dot
 
@@ -518,7 +788,7 @@ class _Builder:
                 "label": mk.plain(call.function), "tooltip": mk.plain(call.id),
                 "style": "rounded,dashed", "color": self.colors["muted"],
                 "fontcolor": self.colors["text"], "fontname": SANS, "fontsize": "12",
-                "labeljust": "l"})
+                "labeljust": "l", "labelloc": "t"})  # not the legend's place
             for i in g.call_members[k]:
                 if g.nodes[i].kind == CONST:
                     sub.node(self.var_id(i))
@@ -535,8 +805,49 @@ class _Builder:
             if call.parent < 0:
                 dot.subgraph(subs[k])
 
-    def edge_count(self) -> int:
-        return sum(len(n.operands) + 1 for n in self.g.nodes if n.kind == "op")
+    def container(self, i: int, dot: graphviz.Digraph,
+                  row_graphs: list[graphviz.Digraph]) -> graphviz.Digraph:
+        """The (sub)graph that holds graph node ``i``'s DOT nodes: its row's cluster when
+        the picture is in rows, else the picture itself. The one place that says where a
+        node goes, so that clusters of other kinds (a function call's nodes, drawn as one
+        labelled box) nest here."""
+        return row_graphs[self.rows[i]] if self.rows is not None else dot
+
+    def wrap_edge(self, dot: graphviz.Digraph, row_graphs: list[graphviz.Digraph], j: int,
+                  i: int, attrs: dict[str, str]) -> None:
+        """The edge from ``j`` (a row's end) to op ``i`` (the next row's start) as two stubs,
+        ``wrap<k>_out`` and ``wrap<k>_in``, which the SVG pass joins (rows.py, finish.py).
+        The first keeps the label; each arrowhead stays at its end of the real edge."""
+        k = sum(1 for line in dot.body if "-> wrap" in line)
+        out, into = f"wrap{k}_out", f"wrap{k}_in"
+        point = {"shape": "point", "width": "0.04", "color": attrs.get("color", "black"),
+                 "class": "wrap"}
+        row_graphs[self.rows[j]].node(out, "", _attributes=point)  # type: ignore[index]
+        row_graphs[self.rows[i]].node(into, "", _attributes=point)  # type: ignore[index]
+        back = attrs.get("dir") == "back"
+        first = {**attrs, "class": "operand wrap", "dir": "back" if back else "none"}
+        second = {key: v for key, v in attrs.items()
+                  if key not in ("label", "fontcolor", "tailport", "tooltip")}
+        second.update({"class": "operand wrap",
+                       "dir": "none" if back or attrs.get("dir") == "none" else "forward"})
+        dot.edge(self.var_id(j), out, _attributes=first)
+        dot.edge(into, self.op_id(i), _attributes=second)
+
+    def dot_work(self) -> int:
+        """An estimate of the nodes ``dot`` would lay out (layout.dot_work)."""
+        _, preds, _ = self.items()
+        return dot_work(preds, self.labelled())
+
+    def labelled(self) -> bool:
+        """Whether any edge carries a label (then ``dot`` doubles its ranks)."""
+        for node in self.g.nodes:
+            if node.kind == "op":
+                if "label" in self.result_edge(node.id):
+                    return True
+                if any("label" in self.operand_edge(node.id, k)
+                       for k in range(len(node.operands))):
+                    return True
+        return False
 
 
 def _cost_nodes(graph: Graph, names: Iterable[str]) -> frozenset[int]:
@@ -553,9 +864,9 @@ def _cost_nodes(graph: Graph, names: Iterable[str]) -> frozenset[int]:
 
 def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any = None,
            tangents: Any = None, local: Mapping[tuple[int, int], Any] | None = None, *,
-           edge_labels: str = "gradient", legend: bool = True, rankdir: str = "LR",
+           edge_labels: str = "gradient", legend: bool = True, rankdir: str = "auto",
            theme: str = "light", label_anonymous: bool = False, title: str | None = None,
-           costs: Iterable[str] = (), layout: str = "auto") -> Digraph:
+           costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4) -> Digraph:
     """The picture of ``graph`` in ``view`` as a ``graphviz.Digraph`` (no binary needed).
 
     ``values`` (``compgraph.evaluate``), ``grads`` (``compgraph.backward``), ``tangents``
@@ -565,7 +876,10 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     the ``local`` derivative, or ``both`` (``32`` over ``8 × 4``: upstream × local).
     ``costs`` names variables to draw as cost squares (``mse`` and ``bce`` always are).
     ``layout`` is ``auto`` (fast settings for large graphs, see ``.note``), ``best`` or
-    ``fast``.
+    ``fast``. Vectors and matrices of at most ``max_grid`` rows and columns are written
+    beside their nodes as grids of numbers; larger arrays as their shape and range.
+    ``rankdir`` is ``auto`` (left to right, or top-down when that shows the graph larger on
+    a 16:9 slide) or one of LR, RL, TB, BT.
 
     >>> from compgraph.graph import GraphBuilder
     >>> b = GraphBuilder()
@@ -573,11 +887,14 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     >>> b.bind("p", b.apply("mul", (x, y)))
     >>> dot = to_dot(b.build(), "forward", values=[2.0, 3.0, 6.0], legend=False)
     >>> print([line.strip() for line in dot.body if line.strip().startswith("op2 ->")][0])
-    op2 -> v2_p [class=result color=black fontcolor="#2ca02c" label=6 tailport=e]
+    op2 -> v2_p [class=result color=black fontcolor="#2ca02c" headport="v:w" label=6 tailport=e tooltip="value 6" weight=8]
     """
     _choice("view", view, VIEWS)
     _choice("edge_labels", edge_labels, EDGE_LABELS)
     _choice("rankdir", rankdir, RANKDIRS)
+    if isinstance(max_grid, bool) or not isinstance(max_grid, int) or max_grid < 0:
+        raise RenderError(f"max_grid must be a whole number of rows and columns (0 or more), "
+                          f"not {max_grid!r}")
     data = _Data(
         values=_per_node(graph, values, "nodes", "values"),
         adjoints=_per_node(graph, grads, "adjoints", "gradients"),
@@ -590,8 +907,39 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
         wrt = getattr(tangents, "wrt", None)
         if wrt is not None:
             title = f"forward mode: tangents ∂ · / ∂{wrt}"
-    builder = _Builder(graph, view, data, edge_labels=edge_labels, rankdir=rankdir,
-                       theme=get_theme(theme), layout=choose_layout(0, "best"),
-                       label_anonymous=label_anonymous, costs=_cost_nodes(graph, costs))
-    builder.layout = choose_layout(builder.edge_count(), layout)
-    return builder.build(title, legend)
+    builder = _Builder(graph, view, data, edge_labels=edge_labels,
+                       rankdir="LR" if rankdir == "auto" else rankdir,
+                       theme=get_theme(theme), layout=BEST,
+                       label_anonymous=label_anonymous, costs=_cost_nodes(graph, costs),
+                       max_grid=max_grid)
+    work = builder.dot_work()
+    builder.layout = choose_layout(work, layout)
+    if rankdir == "auto" and not builder.layout.positioned:
+        builder.rankdir, builder.rows = _direction(builder, legend)
+    if legend and len(graph.nodes) <= AUTO_NODES:
+        # No wider than the picture (or a few entries, for a narrow one).
+        builder.legend_width = max(builder.estimate()[0], LEGEND_MIN_WIDTH)
+    dot = builder.build(title, legend)
+    dot.work = work
+    return dot
+
+
+def _slide_scale(size: tuple[float, float], legend: bool) -> float:
+    width, height = size
+    return min(SLIDE[0] / width, SLIDE[1] / (height + (LEGEND_HEIGHT if legend else 0.0)))
+
+
+def _direction(builder: _Builder, legend: bool) -> tuple[str, list[int] | None]:
+    """LR, TB or LR in rows: whichever shows the graph larger on a 16:9 slide, with a
+    preference for a single left-to-right row (the course's way) when they are close."""
+    if len(builder.g.nodes) > AUTO_NODES:
+        return "LR", None
+    scale = {}
+    for rankdir in ("LR", "TB"):
+        builder.rankdir = rankdir
+        scale[rankdir] = _slide_scale(builder.estimate(), legend)
+    builder.rankdir = "LR"
+    wrapped, row = builder.best_rows(legend) if scale["LR"] < FIT_SCALE else (0.0, None)
+    if row is not None and wrapped > WRAP_ADVANTAGE * max(scale.values()):
+        return "LR", row
+    return ("TB" if scale["TB"] > TB_ADVANTAGE * scale["LR"] else "LR"), None

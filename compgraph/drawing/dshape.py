@@ -4,8 +4,8 @@ Graphviz has no D-shaped node. Operators are drawn as boxes whose SVG group carr
 class ``dshape_right`` (or ``_left``, ``_top``, ``_bottom``: the side facing the output,
 from the rankdir); this module replaces the box outline of each such group with a path
 whose output side is a half ellipse (a semicircle for a square-ish box). It reads only the
-SVG text, so the result depends on nothing but its input, and the other formats keep the
-rounded box that the DOT asks for.
+SVG text, so the result depends on nothing but its input; PNG and PDF are made from the
+finished SVG (convert.py), so they have the D shapes too.
 
 >>> svg = ('<g id="node2" class="node dshape_right">\\n<title>op2</title>\\n'
 ...        '<polygon fill="white" stroke="#6666ff" points="10,-40 10,-10 50,-10 50,-40 10,-40"/>\\n'

@@ -20,7 +20,8 @@ import graphviz
 from ..errors import GraphvizMissingError, OutputPathError, RenderError
 from ..graph import Graph
 from .dot import to_dot
-from .dshape import dshape_svg
+from .convert import convert
+from .finish import finish_svg
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -30,7 +31,8 @@ MISSING_DOT = ("Graphviz's `dot` program was not found on PATH; install it "
 
 
 def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) -> bytes:
-    """The picture in ``format`` as bytes; SVG gets the D-shaped operators.
+    """The picture in ``format`` as bytes; SVG gets the course's shapes, and PNG and PDF are
+    made from that SVG.
 
     ``format="dot"`` returns the DOT source and needs no binary. ``engine`` defaults to
     the one the picture was built for (``dot``, or ``neato`` for large graphs).
@@ -45,6 +47,9 @@ def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) 
         raise RenderError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
     if format == "dot":
         return dot.source.encode("utf-8")
+    if format in ("png", "pdf"):
+        # From the finished SVG, so that they keep its shapes (convert.py).
+        return convert(pipe(dot, "svg", engine), format)
     try:
         data = dot.pipe(format=format, engine=engine, quiet=True)
     except graphviz.ExecutableNotFound:
@@ -54,7 +59,7 @@ def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) 
         detail = stderr[0] if stderr else f"exit status {err.returncode}"
         raise RenderError(f"Graphviz failed to draw the graph: {detail}") from None
     if format == "svg":
-        data = dshape_svg(data.decode("utf-8")).encode("utf-8")
+        data = finish_svg(data.decode("utf-8")).encode("utf-8")
     return data
 
 

@@ -21,9 +21,6 @@ MINUS = "−"  # U+2212: typeset minus, as on a slide (the operator labels use i
 TIMES = "×"
 SIGNIFICANT = 4
 SMALL_ARRAY = 6  # arrays with at most this many elements also show their values
-# Where space is short, fewer values: on an edge (one line along a wire) and beside a node.
-EDGE_VALUES = 3
-NODE_VALUES = 4
 TOOLTIP_VALUES = 64  # tooltips show the full values of any array a slide would hold
 
 # Integers this small are shown exactly (a gradient of 12345 reads better than 1.234e4).
@@ -80,17 +77,17 @@ def format_value(value: Any, values_up_to: int = SMALL_ARRAY, shape: bool = True
 
     ``values_up_to`` is the largest array whose values are written; ``shape=False`` drops
     the shape in front of the values (a short array's values already tell it), so a larger
-    array is then its shape alone. One formatter for every place: edges use
-    ``(EDGE_VALUES, False)``, node annotations ``(NODE_VALUES, False)``, tooltips
-    ``(TOOLTIP_VALUES)``.
+    array is then its shape alone. One formatter for every place: numbers on wires and
+    beside nodes, tooltips (``TOOLTIP_VALUES``); grids write each entry with
+    :func:`format_number`.
 
     >>> format_value(np.array([[1.0, 2.0], [3.0, -0.0]]))
     '2×2 [[1, 2], [3, 0]]'
     >>> format_value(np.zeros((3, 4)))
     '3×4'
-    >>> format_value(np.array([0.0, 13.35, 0.0]), EDGE_VALUES, shape=False)
+    >>> format_value(np.array([0.0, 13.35, 0.0]), 3, shape=False)
     '[0, 13.35, 0]'
-    >>> format_value(np.ones((3, 2)), EDGE_VALUES, shape=False)
+    >>> format_value(np.ones((3, 2)), 3, shape=False)
     '3×2'
     >>> format_value(np.float64(7.0)), format_value(np.array(5.0)), format_value(True)
     ('7', '5', '1')

@@ -9,14 +9,20 @@ whatever ``nslimit``/``mclimit``/``splines`` say (``bench/bench_render.py``).
 So large graphs are laid out here instead: each DOT node gets a layer (longest path from the
 inputs, the graph's own topological order) and a place in its layer (one barycentre sweep,
 ties by statement order), and ``neato -n2`` only draws straight edges between the given
-positions. :func:`choose_layout` switches by the number of drawn edges and says so in a
-note the caller can show the user.
+positions. :func:`choose_layout` switches by an estimate of ``dot``'s work,
+:func:`dot_work`: the nodes it will lay out, its own virtual nodes included. An edge
+spanning k ranks costs k - 1 of them, and edge labels double every span, so a program that
+reads its input again in every statement (``p_i = p_{i-1}*x + 1``: x's edges span 2, 4, ...
+ranks) costs as much at 25 statements as a plain chain at 300; counting edges, as before,
+let such programs take a minute. It says so in a note the caller can show the user.
 
 >>> choose_layout(10).name, choose_layout(10).note
 ('best', None)
 >>> big = choose_layout(5000)
 >>> big.name, big.engine, big.positioned
 ('fast', 'neato', True)
+>>> dot_work([[], [0], [1], [0, 2]], labelled=False)  # 4 nodes; 0 -> 3 spans 3 ranks: +2
+6
 >>> layered_order([[], [], [0, 1], [2]])
 [(0, 0), (0, 1), (1, 0), (2, 0)]
 """
@@ -29,16 +35,18 @@ from typing import Mapping, Sequence
 
 from ..errors import RenderError
 
-# Drawn edges above which "auto" switches to fixed positions. On the benchmark program
-# (bench/bench_render.py) dot's best layout takes about 2 s at 590 edges (100 statements),
-# 11-14 s at 880 (150) and about a minute at 1,150 (200).
-FAST_ABOVE_EDGES = 600
+# dot's work (dot_work) above which "auto" switches to fixed positions. Measured by
+# bench/bench_render.py over seven program shapes of 20-300 statements on this project's
+# machines: dot's layout takes at most 1.5 s up to 2,000 (a 200-statement chain), 3-5 s
+# around 2,500-3,300 and 8-21 s around 3,600-5,100 (a 30-statement program that reads its
+# input in every statement, a random 100-statement program).
+FAST_ABOVE_WORK = 2000
 
 LAYOUTS = ("auto", "best", "fast")
 
-# Fixed-position spacing in points: room for a node and an edge label between layers.
-LAYER_GAP = 90.0
-ORDER_GAP = 50.0
+# Fixed-position spacing in points, added to the sizes of the nodes and edge labels.
+LAYER_GAP = 24.0
+ORDER_GAP = 12.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class Layout:
     note: str | None = None
 
 
-BEST = Layout("best", "dot", MappingProxyType({"nodesep": "0.35", "ranksep": "0.5"}))
+# Ranks close together: annotations sit across the flow, and a labelled edge gets a rank
+# of its own for its label, so the room between ranks is only for the arrows.
+BEST = Layout("best", "dot", MappingProxyType({"nodesep": "0.2", "ranksep": "0.25"}))
 
 FAST = Layout("fast", "neato", MappingProxyType({
     # layout=neato lets a plain `dot -Tsvg file.dot` honour the positions too (slower).
@@ -60,18 +70,29 @@ FAST = Layout("fast", "neato", MappingProxyType({
 }), positioned=True)
 
 
-def choose_layout(edges: int, layout: str = "auto") -> Layout:
-    """The layout for a picture with ``edges`` drawn edges: ``best``, ``fast`` or ``auto``."""
+def choose_layout(work: int, layout: str = "auto") -> Layout:
+    """The layout for a picture whose ``dot_work`` is ``work``: ``best``, ``fast`` or ``auto``."""
     if layout not in LAYOUTS:
         raise RenderError(f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
-    if layout == "best" or (layout == "auto" and edges <= FAST_ABOVE_EDGES):
+    if layout == "best" or (layout == "auto" and work <= FAST_ABOVE_WORK):
         return BEST
     if layout == "fast":
         return FAST
     return Layout(FAST.name, FAST.engine, FAST.graph, FAST.positioned, note=(
-        f"large graph ({edges} edges): drawn with fixed layered positions and straight "
-        f"edges so it renders in seconds; use layout='best' (--layout best) for dot's "
-        f"tidier but much slower layout"))
+        f"large graph (dot would lay out about {work} nodes, its own included): drawn with "
+        f"fixed layered positions and straight edges so it renders in seconds; use "
+        f"layout='best' (--layout best) for dot's tidier but much slower layout"))
+
+
+def dot_work(preds: Sequence[Sequence[int]], labelled: bool) -> int:
+    """The number of nodes ``dot`` lays out for a graph: the items (each one's predecessors
+    given, in topological order) and the virtual nodes of edges that span several ranks,
+    ranks doubled when edges carry labels (``dot`` gives each label a rank of its own)."""
+    rank = ranks(preds)
+    factor = 2 if labelled else 1
+    virtual = sum(max(0, factor * (rank[i] - rank[p]) - 1)
+                  for i, ps in enumerate(preds) for p in ps)
+    return len(preds) + virtual
 
 
 def layered_order(preds: Sequence[Sequence[int]],
@@ -111,13 +132,98 @@ def layered_order(preds: Sequence[Sequence[int]],
     return list(zip(layer, place))
 
 
-def point(layer: int, place: int, rankdir: str) -> str:
-    """The pinned ``pos`` of a layered item in points, for ``rankdir``.
+def point(along: float, across: float, rankdir: str) -> str:
+    """The pinned ``pos`` (in points) of an item ``along`` the flow and ``across`` it.
 
-    >>> point(2, 1, "LR"), point(2, 1, "TB")
+    >>> point(180, 50, "LR"), point(180, 50, "TB")
     ('180,-50!', '50,-180!')
     """
-    along, across = layer * LAYER_GAP, place * ORDER_GAP
     x, y = {"LR": (along, -across), "RL": (-along, -across),
             "TB": (across, -along), "BT": (across, along)}[rankdir]
     return f"{x + 0.0:g},{y + 0.0:g}!"  # + 0.0 turns -0.0 into 0.0
+
+
+def fixed_positions(order: Sequence[tuple[int, int]], sizes: Sequence[tuple[float, float]],
+                    labels: Mapping[tuple[int, int], tuple[float, float]],
+                    rankdir: str) -> list[str]:
+    """Pinned positions for ``(layer, place)`` items of the given sizes (width, height).
+
+    Each layer is as deep as its deepest item, plus ``LAYER_GAP`` and room for the labels
+    of the edges that leave it; places are ``ORDER_GAP`` plus the largest item apart, so
+    that no two items overlap whatever their annotations.
+
+    >>> fixed_positions([(0, 0), (1, 0), (1, 1)], [(36, 36), (40, 20), (36, 60)], {}, "LR")
+    ['18,0!', '80,0!', '80,-72!']
+    """
+    lr = rankdir in ("LR", "RL")
+    layers = max((lay for lay, _ in order), default=0) + 1
+    depth = [0.0] * layers
+    gap = [LAYER_GAP] * layers
+    for (lay, _), (w, h) in zip(order, sizes):
+        depth[lay] = max(depth[lay], w if lr else h)
+    for (tail, _), (w, h) in labels.items():
+        lay = order[tail][0]
+        gap[lay] = max(gap[lay], LAYER_GAP + (w if lr else h))
+    start, at = [0.0] * layers, 0.0
+    for lay in range(layers):
+        start[lay] = at
+        at += depth[lay] + gap[lay]
+    step = ORDER_GAP + max((h if lr else w for w, h in sizes), default=0.0)
+    return [point(start[lay] + depth[lay] / 2, place * step, rankdir)
+            for lay, place in order]
+
+
+def ranks(preds: Sequence[Sequence[int]]) -> list[int]:
+    """Each item's rank as ``dot`` tends to give it: one past its deepest predecessor, and
+    a source (an input, a constant) just before its first consumer rather than at rank 0."""
+    rank = [0] * len(preds)
+    succ: list[list[int]] = [[] for _ in preds]
+    for i, ps in enumerate(preds):
+        rank[i] = 1 + max((rank[p] for p in ps), default=-1)
+        for p in ps:
+            succ[p].append(i)
+    for i, ps in enumerate(preds):
+        if not ps and succ[i]:
+            rank[i] = max(0, min(rank[j] for j in succ[i]) - 1)
+    return rank
+
+
+def estimate_size(preds: Sequence[Sequence[int]], sizes: Sequence[tuple[float, float]],
+                  labels: Mapping[tuple[int, int], tuple[float, float]], rankdir: str,
+                  nodesep: float, ranksep: float) -> tuple[float, float]:
+    """A rough ``(width, height)`` in points of what ``dot`` will draw, for choosing a direction.
+
+    ``sizes`` are the items' ``(width, height)`` as drawn, ``labels`` the sizes of edge
+    labels by ``(tail, head)``. Along the flow, ranks add up (a labelled gap gets a rank of
+    its own for the labels, as in ``dot``); across it, the fullest rank counts, with a
+    little room for each edge passing through a rank.
+
+    >>> estimate_size([[], [0], [1]], [(36, 36)] * 3, {}, "LR", 14, 18)
+    (144.0, 36.0)
+    >>> estimate_size([[], [0], [1]], [(36, 36)] * 3, {}, "TB", 14, 18)
+    (36.0, 144.0)
+    """
+    lr = rankdir in ("LR", "RL")
+    rank = ranks(preds)
+    depth = max(rank, default=0) + 1
+    along = [0.0] * depth
+    across = [0.0] * depth
+    count = [0] * depth
+    for i, (w, h) in enumerate(sizes):
+        r = rank[i]
+        along[r] = max(along[r], float(w if lr else h))
+        across[r] += float(h if lr else w)
+        count[r] += 1
+    gap = [ranksep] * depth  # the gap after each rank
+    for i, ps in enumerate(preds):
+        for p in ps:
+            for r in range(rank[p] + 1, rank[i]):  # a long edge passes through rank r
+                across[r] += nodesep
+                count[r] += 1
+            label = labels.get((p, i))
+            if label is not None:
+                g = rank[p]
+                gap[g] = max(gap[g], 2 * ranksep + (label[0] if lr else label[1]))
+    total_along = sum(along) + sum(gap[:-1])
+    total_across = max((a + nodesep * (c - 1) for a, c in zip(across, count) if c), default=0.0)
+    return (total_along, total_across) if lr else (total_across, total_along)

@@ -60,3 +60,43 @@ def html(*lines: str) -> str:
 def plain(s: str) -> str:
     """A plain DOT label showing ``s`` literally (no HTML, no escape sequences)."""
     return graphviz.escape(str(s))
+
+
+def _attributes(attrs: dict[str, object]) -> str:
+    """`` name="value"`` pairs in the given order, escaped; ``None`` values are left out."""
+    out = ""
+    for name, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = f"{value:.2f}".rstrip("0").rstrip(".")
+        out += f' {name}="{_html.escape(str(value), quote=True)}"'
+    return out
+
+
+def cell(content: str = "", **attrs: object) -> Markup:
+    """A ``<td>`` holding markup (or text, which is escaped); attributes in the given order.
+
+    >>> cell("1 < 2", align="right", width=12.5)
+    '<td align="right" width="12.5">1 &lt; 2</td>'
+    """
+    if not isinstance(content, Markup):
+        content = text(content)
+    return Markup(f"<td{_attributes(attrs)}>{content}</td>")
+
+
+def table(rows: list[list[Markup]], **attrs: object) -> Markup:
+    """A borderless ``<table>`` of rows of cells (``border``, ``cellpadding``... may override).
+
+    >>> table([[cell("a"), cell("b")]])
+    '<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>a</td><td>b</td></tr></table>'
+    """
+    base: dict[str, object] = {"border": 0, "cellborder": 0, "cellspacing": 0, "cellpadding": 0}
+    base.update(attrs)
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return Markup(f"<table{_attributes(base)}>{body}</table>")
+
+
+def label(content: Markup) -> str:
+    """An HTML-like DOT label holding one piece of markup (a table, usually)."""
+    return f"<{content}>"
