@@ -1,9 +1,11 @@
 """PNG and PDF from the finished SVG, by librsvg's ``rsvg-convert``.
 
 Graphviz's own PNG and PDF renderers never see the SVG pass (finish.py), so they would draw
-rounded boxes instead of the course's D shapes and circles. Converting the finished SVG
-keeps every shape, colour and glyph the SVG has; librsvg lays text out with Pango and
-fontconfig, as Graphviz did, so the fonts are the ones the layout was measured with.
+rounded boxes instead of the course's D shapes and circles; pages that compgraph finishes
+in SVG itself (worksheets, diffs) exist only as SVG. Converting the finished SVG keeps
+every shape, colour and glyph the SVG has, and the page size; librsvg lays text out with
+Pango and fontconfig, as Graphviz did, so the fonts are the ones the layout was measured
+with.
 
 ``rsvg-convert`` is librsvg's command-line tool (Debian/Ubuntu: ``librsvg2-bin``; macOS:
 ``brew install librsvg``), maintained with GNOME; ``scripts/setup.sh`` installs it. The
