@@ -16,7 +16,7 @@ import compgraph as cg
 from compgraph.drawing import pipe, to_dot
 from compgraph.drawing.finish import finish_svg
 from compgraph.drawing.measure import Box, annotation_clashes, read_svg, slide_fit
-from compgraph.gallery import VIEWS, examples
+from compgraph.gallery import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERS = ROOT / "renders"
