@@ -38,7 +38,6 @@ op1 -> v1_s [class=result color=black headport="v:w" tailport=e weight=8]
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -47,11 +46,10 @@ import graphviz
 from ..errors import RenderError
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
-from . import annotate, rows
+from . import annotate, fit
 from . import markup as mk
 from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
-from .layout import (BEST, Layout, choose_layout, dot_work, estimate_size,
-                     fixed_positions, layered_order, ranks)
+from .layout import BEST, Layout, choose_layout, dot_work, fixed_positions, layered_order
 from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
 
 VIEWS = ("forward", "backward", "both", "tangent")
@@ -59,15 +57,6 @@ EDGE_LABELS = ("gradient", "local", "both")
 DIRECTIONS = ("LR", "RL", "TB", "BT")
 RANKDIRS = ("auto",) + DIRECTIONS
 
-# "auto" weighs left-right against top-down only for graphs of at most this many nodes
-# (larger ones are never slide-sized; they go left to right, as in the course).
-AUTO_NODES = 300
-# Top-down is chosen only when it makes the picture this much larger on a slide, and two
-# rows only when one left-to-right row would be smaller than FIT_SCALE (10-point text
-# under 9 pixels) and the rows make it this much larger.
-TB_ADVANTAGE = 1.1
-FIT_SCALE = 1.0
-WRAP_ADVANTAGE = 1.15
 
 # The side of an operator block that faces its output, per rankdir (the D's rounded side).
 OUTPUT_SIDE = {"LR": "right", "RL": "left", "TB": "bottom", "BT": "top"}
@@ -153,9 +142,7 @@ def _choice(name: str, value: str, choices: Iterable[str]) -> str:
 # An annotation: its block of numbers and the attributes of the cell that holds it.
 Note = tuple[annotate.Block, dict[str, str]]
 
-SLIDE = (1280, 720)   # the slide a default picture is made to fit, in pixels
 WRAP_PAD = "0.3,0.0555"  # inches left and right, above and below, of a picture in rows
-LEGEND_HEIGHT = 24.0  # points: one row of the legend under the picture
 LEGEND_MIN_WIDTH = 300.0  # points: a legend may be this wide under a narrower picture
 
 # Edge weights: dot straightens heavy edges first, so a chain of operations is drawn
@@ -186,16 +173,6 @@ def _xy(pos: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _label_size(label: str | None) -> tuple[float, float] | None:
-    """An estimate of an edge label's size in points (lines of 11-point text)."""
-    if not label:
-        return None
-    if label.startswith("<") and label.endswith(">"):  # HTML-like: its text, line by line
-        label = re.sub(r"<(?!br/>)[^>]*>", "", label[1:-1])
-    lines = label.split("<br/>")
-    return max(annotate.text_width(t, 11) for t in lines), 14.0 * len(lines)
-
-
 class _Builder:
     """One to_dot call: the graph, the caller's numbers and the chosen style."""
 
@@ -214,7 +191,7 @@ class _Builder:
         self.max_grid = max_grid
         self.legend_width: float | None = None  # the legend's widest row, in points
         self.rows: list[int] | None = None  # each graph node's row when wrapped (rows.py)
-        self._sizes: dict[str, Any] = {}  # sizes() by rankdir
+        self._sizes: dict[str, Any] = {}  # fit.sizes() by rankdir
         self._memo: dict[tuple, Any] = {}  # annotations and edge attributes by rankdir
         self._positioned = 0  # DOT nodes with fixed positions, before the edge labels
         self.colors = theme.colors
@@ -617,79 +594,8 @@ class _Builder:
         for c, op in consts:
             layer_of.setdefault(c, max(0, first[op][0] - 1))
         order = layered_order(preds, layer_of) if layer_of else first
-        _, sizes, labels, _ = self.sizes()
+        _, sizes, labels, _ = fit.sizes(self)
         return dict(zip(ids, fixed_positions(order, sizes, labels, self.rankdir)))
-
-    def sizes(self) -> tuple[list[list[int]], list[tuple[float, float]],
-                             dict[tuple[int, int], tuple[float, float]], list[int]]:
-        """What a size estimate needs: each DOT node's predecessors and size, the sizes of
-        edge labels by (tail, head), and the graph node each DOT node draws (kept per
-        rankdir: trying cuts into rows asks again and again)."""
-        if self.rankdir in self._sizes:
-            return self._sizes[self.rankdir]
-        ids, preds, _ = self.items()
-        sizes: list[tuple[float, float]] = []
-        labels: dict[tuple[int, int], tuple[float, float]] = {}
-        owner: list[int] = []
-        where = {name: k for k, name in enumerate(ids)}
-        for node in self.g.nodes:
-            i = node.id
-            if node.kind == CONST:
-                text = format_value(node.value)
-                sizes.append((annotate.text_width(text, 11) + 4, 15.0))
-                owner.append(i)
-                continue
-            if node.kind != INPUT:
-                sizes.append(self.op_size(i))
-                owner.append(i)
-                for k, j in enumerate(node.operands):
-                    size = _label_size(self.operand_edge(i, k).get("label"))
-                    if size:
-                        labels[(where[self.var_id(j)], where[self.op_id(i)])] = size
-                size = _label_size(self.result_edge(i).get("label"))
-                if size:
-                    labels[(where[self.op_id(i)], where[self.var_id(i)])] = size
-            sizes.append(self.variable_size(i))
-            owner.append(i)
-        self._sizes[self.rankdir] = (preds, sizes, labels, owner)
-        return preds, sizes, labels, owner
-
-    def estimate(self) -> tuple[float, float]:
-        """A rough size in points of the picture ``dot`` will draw in this rankdir (and
-        these rows, when wrapped)."""
-        preds, sizes, labels, owner = self.sizes()
-        nodesep, ranksep = (_points(BEST.graph[k]) for k in ("nodesep", "ranksep"))
-        if self.rows is None:
-            return estimate_size(preds, sizes, labels, self.rankdir, nodesep, ranksep)
-        return rows.wrapped_size(preds, sizes, labels, [self.rows[i] for i in owner],
-                                 self.rankdir, nodesep, ranksep)
-
-    def best_rows(self, legend: bool) -> tuple[float, list[int] | None]:
-        """The wrap into rows (two to ``rows.MAX_ROWS``, each about as long) that shows the
-        picture largest on a slide: its scale and each graph node's row (``None`` when no
-        cut is allowed)."""
-        preds, _, _, owner = self.sizes()
-        item_rank = ranks(preds)
-        rank = [0] * len(self.g.nodes)
-        for k, i in enumerate(owner):  # an op's rank is its block's (its first item)
-            if self.g.nodes[i].kind == "op" and rank[i] == 0:
-                rank[i] = item_rank[k]
-        kinds = [n.kind for n in self.g.nodes]
-        operands = [n.operands for n in self.g.nodes]
-        allowed = rows.allowed_cuts(operands, kinds, rank)
-        op_ranks = sorted(set(rank[i] for i in range(len(kinds)) if kinds[i] == "op"))
-        best: tuple[float, list[int] | None] = (0.0, None)
-        for count in range(2, rows.MAX_ROWS + 1):
-            cuts = rows.even_cuts(allowed, op_ranks, count)
-            row = None if cuts is None else rows.rows_for_cuts(operands, kinds, rank, cuts)
-            if row is None:
-                continue
-            self.rows = row
-            scale = _slide_scale(self.estimate(), legend)
-            if scale > best[0]:
-                best = (scale, row)
-        self.rows = None
-        return best
 
     def node(self, dot: graphviz.Digraph, name: str, label: str, attrs: dict[str, str]) -> None:
         if self.pos is not None:
@@ -915,31 +821,10 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     work = builder.dot_work()
     builder.layout = choose_layout(work, layout)
     if rankdir == "auto" and not builder.layout.positioned:
-        builder.rankdir, builder.rows = _direction(builder, legend)
-    if legend and len(graph.nodes) <= AUTO_NODES:
+        builder.rankdir, builder.rows = fit.direction(builder, legend)
+    if legend and len(graph.nodes) <= fit.AUTO_NODES:
         # No wider than the picture (or a few entries, for a narrow one).
-        builder.legend_width = max(builder.estimate()[0], LEGEND_MIN_WIDTH)
+        builder.legend_width = max(fit.estimate(builder)[0], LEGEND_MIN_WIDTH)
     dot = builder.build(title, legend)
     dot.work = work
     return dot
-
-
-def _slide_scale(size: tuple[float, float], legend: bool) -> float:
-    width, height = size
-    return min(SLIDE[0] / width, SLIDE[1] / (height + (LEGEND_HEIGHT if legend else 0.0)))
-
-
-def _direction(builder: _Builder, legend: bool) -> tuple[str, list[int] | None]:
-    """LR, TB or LR in rows: whichever shows the graph larger on a 16:9 slide, with a
-    preference for a single left-to-right row (the course's way) when they are close."""
-    if len(builder.g.nodes) > AUTO_NODES:
-        return "LR", None
-    scale = {}
-    for rankdir in ("LR", "TB"):
-        builder.rankdir = rankdir
-        scale[rankdir] = _slide_scale(builder.estimate(), legend)
-    builder.rankdir = "LR"
-    wrapped, row = builder.best_rows(legend) if scale["LR"] < FIT_SCALE else (0.0, None)
-    if row is not None and wrapped > WRAP_ADVANTAGE * max(scale.values()):
-        return "LR", row
-    return ("TB" if scale["TB"] > TB_ADVANTAGE * scale["LR"] else "LR"), None
