@@ -250,7 +250,8 @@ NASTY_TITLE = 'He said "a<b" & c\\d \\N <b>bold</b>'
 def test_user_text_is_escaped() -> None:
     g = cg.parse("node = edge * graph, digraph = node + subgraph")
     src = to_dot(g, title=NASTY_TITLE).source
-    assert "&quot;a&lt;b&quot; &amp; c\\d \\N &lt;b&gt;bold&lt;/b&gt;" in src
+    # backslashes doubled: Graphviz reads \N as the node's name even in HTML-like labels
+    assert "&quot;a&lt;b&quot; &amp; c\\\\d \\\\N &lt;b&gt;bold&lt;/b&gt;" in src
     assert "<b>" not in src
     for name in ("node", "edge", "graph", "digraph", "subgraph"):
         assert re.search(rf'"?v\d+_{name}"? \[label=<.*<i>{name}</i>', src), name
@@ -512,3 +513,14 @@ def test_new_operators_are_labelled_and_render(view: str) -> None:
     assert NEW_LABELS <= texts, NEW_LABELS - texts
     ce = next(n.id for n in g.nodes if n.op == "cross_entropy")
     assert "class=cost" in node_line(dot.source, f"op{ce}")
+
+
+@pytest.mark.needs_dot
+def test_names_with_backslashes_render_as_written() -> None:
+    # names from Python may hold anything; a variable's name is in an HTML-like label
+    b = cg.GraphBuilder()
+    name = 'a\\N<b>&"c'
+    b.bind("w", b.apply("neg", (b.input(name),)))
+    svg = pipe(to_dot(b.build()), "svg").decode("utf-8")
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert name in texts

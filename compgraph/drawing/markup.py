@@ -22,12 +22,15 @@ class Markup(str):
 
 
 def text(s: str) -> Markup:
-    """Escape user text for an HTML-like label; newlines become line breaks.
+    """Escape user text for an HTML-like label; newlines become line breaks, and a
+    backslash is doubled (Graphviz reads ``\\N`` even in an HTML-like label as the node's
+    name, and ``\\\\`` as one backslash).
 
-    >>> text("x\\\\y <i>")
-    'x\\\\y &lt;i&gt;'
+    >>> text("x\\\\N <i>")
+    'x\\\\\\\\N &lt;i&gt;'
     """
-    return Markup(_html.escape(str(s), quote=True).replace("\n", "<br/>"))
+    escaped = _html.escape(str(s), quote=True).replace("\\", "\\\\")
+    return Markup(escaped.replace("\n", "<br/>"))
 
 
 def font(content: str, *, color: str | None = None, size: float | None = None,
