@@ -3,7 +3,7 @@
 
     python scripts/measure-pictures.py [RENDERS_DIR]     # default: renders/
 
-Each picture (every SVG of the gallery but the activation plot) is scaled to fit a
+Each picture of an example in a view (not the plots) is scaled to fit a
 1280×720 slide; "smallest px" is its smallest font size at that scale (the goal is 9 px or
 more). "clashes" counts annotations that meet something not their own (goal: 0); the
 measures are those of compgraph.drawing.measure, which the tests apply too.
@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "renders"
     rows = []
     for path in sorted(folder.glob("*.svg")):
-        if path.stem == "activation-derivatives":
-            continue
+        if path.stem.rsplit("-", 1)[-1] not in ("forward", "backward", "both", "tangent"):
+            continue  # a plot, not a picture of a graph
         pic = read_svg(path.read_text(encoding="utf-8"))
         fit = slide_fit(pic)
         rows.append((path.stem, pic.width, pic.height, fit, len(annotation_clashes(pic))))

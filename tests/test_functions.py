@@ -296,7 +296,8 @@ def test_each_call_is_a_labelled_cluster_and_nested_calls_nest() -> None:
     # the body's local name labels its circle inside the cluster
     s_node = g.calls[1].result
     assert g.local_name(s_node) == "s" and g.labels[s_node] is None
-    assert f"v{s_node} [label=s" in source.replace("\t", "")
+    line = next(t for t in source.splitlines() if t.strip().startswith(f"v{s_node} [label="))
+    assert "<i>s</i>" in line  # the name in its shape cell (the picture's node table)
     assert cg.to_dot(g, legend=False).source == source  # deterministic
 
 

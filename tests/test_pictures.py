@@ -20,7 +20,9 @@ from compgraph.gallery import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERS = ROOT / "renders"
-PICTURES = [p for p in sorted(RENDERS.glob("*.svg")) if p.stem != "activation-derivatives"]
+# The examples' pictures in every view (renders/ also holds plots, frames and pages).
+PICTURES = [p for p in sorted(RENDERS.glob("*.svg"))
+            if p.stem.rsplit("-", 1)[-1] in ("forward", "backward", "both", "tangent")]
 HOMEWORK = "a = x*y + z, b = a*(x + x), w = a*b + b"
 
 needs_rsvg = pytest.mark.skipif(shutil.which("rsvg-convert") is None,

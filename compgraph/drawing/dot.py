@@ -671,20 +671,32 @@ class _Builder:
             label, attrs = self.variable_attrs(i)
             self.node(where, self.var_id(i), label, attrs)
             self.edge(edges, self.op_id(i), self.var_id(i), self.result_edge(i))
+        if self.g.calls:
+            self.clusters(dot, row_graphs)
         for row_graph in reversed(row_graphs):
             dot.subgraph(row_graph)
         if edges is not dot:
             dot.body += edges.body
-        if self.g.calls:
-            self.clusters(dot)
         dot.note = self.layout.note
         return dot
 
-    def clusters(self, dot: graphviz.Digraph) -> None:
+    def top_calls(self) -> list[int]:
+        """Per graph node, the outermost call whose box holds it (-1: none)."""
+        g = self.g
+        top = []
+        for i in range(len(g.nodes)):
+            k = g.node_calls[i] if g.node_calls else -1
+            while k >= 0 and g.calls[k].parent >= 0:
+                k = g.calls[k].parent
+            top.append(k)
+        return top
+
+    def clusters(self, dot: graphviz.Digraph, row_graphs: list[graphviz.Digraph]) -> None:
         """Each inlined call of a user function as a cluster labelled with the function's
-        name, holding the blocks and circles its body made (nested calls nest). Built from
-        the innermost call outwards, without recursion: a call's index is larger than its
-        parent's."""
+        name, holding the blocks and circles its body made (nested calls nest; an outermost
+        call sits in its row's cluster when the picture is in rows, fit.py keeping each call
+        in one row). Built from the innermost call outwards, without recursion: a call's
+        index is larger than its parent's."""
         g = self.g
         subs = []
         children: list[list[int]] = [[] for _ in g.calls]
@@ -693,6 +705,7 @@ class _Builder:
             sub.attr("graph", _attributes={
                 "label": mk.plain(call.function), "tooltip": mk.plain(call.id),
                 "style": "rounded,dashed", "color": self.colors["muted"],
+                "pencolor": self.colors["muted"],  # not a row's transparent outline
                 "fontcolor": self.colors["text"], "fontname": SANS, "fontsize": "12",
                 "labeljust": "l", "labelloc": "t"})  # not the legend's place
             for i in g.call_members[k]:
@@ -707,9 +720,11 @@ class _Builder:
         for k in range(len(g.calls) - 1, -1, -1):
             for child in children[k]:
                 subs[k].subgraph(subs[child])
+        home = {k: i for i, k in reversed(list(enumerate(self.top_calls()))) if k >= 0}
         for k, call in enumerate(g.calls):
             if call.parent < 0:
-                dot.subgraph(subs[k])
+                where = self.container(home[k], dot, row_graphs) if k in home else dot
+                where.subgraph(subs[k])
 
     def container(self, i: int, dot: graphviz.Digraph,
                   row_graphs: list[graphviz.Digraph]) -> graphviz.Digraph:

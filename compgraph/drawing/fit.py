@@ -107,6 +107,12 @@ def best_rows(b: "_Builder", legend: bool) -> tuple[float, list[int] | None]:
     kinds = [n.kind for n in b.g.nodes]
     operands = [n.operands for n in b.g.nodes]
     allowed = rows.allowed_cuts(operands, kinds, rank)
+    # A function call's box stays in one row: no cut between its first and last op.
+    spans: dict[int, list[int]] = {}
+    for i, top in enumerate(b.top_calls()):
+        if top >= 0 and kinds[i] == "op":
+            spans.setdefault(top, []).append(rank[i])
+    allowed = [t for t in allowed if not any(min(r) < t <= max(r) for r in spans.values())]
     op_ranks = sorted(set(rank[i] for i in range(len(kinds)) if kinds[i] == "op"))
     best: tuple[float, list[int] | None] = (0.0, None)
     for count in range(2, rows.MAX_ROWS + 1):
@@ -138,7 +144,8 @@ def direction(builder: "_Builder", legend: bool) -> tuple[str, list[int] | None]
         builder.rankdir = rankdir
         scale[rankdir] = slide_scale(estimate(builder), legend)
     builder.rankdir = "LR"
-    wrapped, row = best_rows(builder, legend) if scale["LR"] < FIT_SCALE else (0.0, None)
+    try_rows = scale["LR"] < FIT_SCALE
+    wrapped, row = best_rows(builder, legend) if try_rows else (0.0, None)
     if row is not None and wrapped > WRAP_ADVANTAGE * max(scale.values()):
         return "LR", row
     return ("TB" if scale["TB"] > TB_ADVANTAGE * scale["LR"] else "LR"), None
