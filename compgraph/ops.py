@@ -390,10 +390,18 @@ def _matmul(a: Value, b: Value) -> Value:
     return float(out) if out.ndim == 0 else out
 
 
+def _dense(g: Value) -> Value:
+    """``g`` in contiguous memory. A cotangent may be a broadcast view (what a sum over an
+    axis hands back), and NumPy may multiply such a view by a matrix in another order of
+    additions than the same numbers laid out densely: the last bits would then depend on
+    how the engine stored ``g``, and no longer equal what ``backprop``'s program computes."""
+    return np.ascontiguousarray(g) if is_array(g) else g
+
+
 def _matmul_vjp_a(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
     if a.ndim == 1 and b.ndim == 1:  # a dot product: the cotangent is a scalar
         return g * b
-    g = np.asarray(g)
+    g = np.asarray(_dense(g))
     if a.ndim == 1:
         g = np.expand_dims(g, -2)
     if b.ndim == 1:
@@ -428,7 +436,7 @@ def _matmul_vjp_b_expr(g: Any, out: Any, a: Any, b: Any) -> Any:
 def _matmul_vjp_b(g: Value, out: Value, a: np.ndarray, b: np.ndarray) -> Value:
     if a.ndim == 1 and b.ndim == 1:
         return g * a
-    g = np.asarray(g)
+    g = np.asarray(_dense(g))
     if a.ndim == 1:
         g = np.expand_dims(g, -2)
     if b.ndim == 1:
@@ -485,11 +493,20 @@ def _bce_d_yhat(yhat: Value, y: Value) -> Value:
         return _as_value(np.where(_outside_unit(yhat), np.nan, d))
 
 
+def _ln(x: Value) -> Value:
+    """The natural logarithm as the ``log`` operator computes it: NumPy's on arrays, the C
+    library's on floats (their last bits can differ, and ``backprop`` prints rules with
+    ``log``, whose results must match the engine's exactly)."""
+    if is_array(x):
+        return np.log(x)
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
 def _bce_d_y(yhat: Value, y: Value) -> Value:
     k = max(_size(yhat), _size(y))
     with np.errstate(all="ignore"):
-        d = (np.maximum(np.log(1.0 - yhat), _BCE_LOG_FLOOR)
-             - np.maximum(np.log(yhat), _BCE_LOG_FLOOR)) / k
+        d = (np.maximum(_ln(1.0 - yhat), _BCE_LOG_FLOOR)
+             - np.maximum(_ln(yhat), _BCE_LOG_FLOOR)) / k
         return _as_value(np.where(_outside_unit(yhat), np.nan, d))
 
 
@@ -1192,7 +1209,7 @@ _RECORDS: list[Op] = [
     # Shapes: outer products, reshaping, indexing by constants.
     Op("outer", "outer", 2,
        forward=_outer,
-       vjp=(lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g),
+       vjp=(lambda g, out, a, b: _dense(g) @ b, lambda g, out, a, b: a @ _dense(g)),
        jvp=(lambda t, out, a, b: np.outer(t, b), lambda t, out, a, b: np.outer(a, t)),
        doc="outer product a bᵀ of two vectors",
        vjp_expr=(lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g)),
