@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .steps_cli import register as register_steps  # steps, worksheet
 
     register_steps(sub, _common)
+    from . import paths_cli, table_cli
+
+    paths_cli.add_parser(sub, _common)
+    table_cli.add_parser(sub, _common)
 
     p = sub.add_parser("plot", help="plot one-input functions and their derivatives")
     p.add_argument("programs", nargs="+", metavar="PROGRAM",

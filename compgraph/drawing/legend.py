@@ -92,7 +92,7 @@ def _entries(b: "_Builder") -> list[tuple[Sample, str]]:
     if b.view == "backward":
         # U+2190 and the en dash are in Helvetica's metric twins (Liberation Sans, Arial).
         entries.append((_word("←– –", c["gradient"]), "gradient flow"))
-    return entries
+    return b.overlay.key(entries)
 
 
 def _word(text: str, color: str) -> Sample:
@@ -138,14 +138,17 @@ def _entry_width(sample: Sample, words: str) -> float:
 
 
 def caption(b: "_Builder", title: str | None, legend: bool) -> dict[str, str]:
-    """Graph attributes for the title (top) and the legend (under the title, or at the
-    bottom when there is no title); none when there is neither."""
+    """Graph attributes for the title (top), an explaining view's caption (the paths and
+    their products, a colour bar: part of the picture's data, so shown without the legend
+    too) and the legend (under them, or at the bottom when there is neither)."""
     rows: list[list[mk.Markup]] = []
     if title:
         rows.append([mk.cell(mk.font(title, size=TITLE_FONT, color=b.colors["text"]))])
+    rows += [[mk.cell(row)] for row in b.overlay.caption()]
+    top = bool(rows)
     if legend:
         rows.append([mk.cell(legend_table(b, b.legend_width))])
     if not rows:
         return {}
     return {"label": mk.label(mk.table(rows, cellspacing=4)),
-            "labelloc": "t" if title else "b", "labeljust": "c"}
+            "labelloc": "t" if top else "b", "labeljust": "c"}
