@@ -28,6 +28,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#17becf", "#bcbd22", "#7f7f7f")
 ROUTE_STEPS = 8  # longer routes are shortened in the table: x → … → w (12 steps)
 _FONT = 10
+_GAP = 12  # points between a route and its product
 
 
 class Paths(Overlay):
@@ -77,9 +78,14 @@ class Paths(Overlay):
         return {}
 
     def annotation(self, i: int) -> list[tuple[str, str]] | None:
-        if i == self.result.wrt_node and self.result.paths:
-            return [(f"Σ = {format_value(self.result.total)}", self.b.colors["gradient"])]
-        return []
+        result = self.result
+        if i != result.wrt_node or not result.paths:
+            return []
+        total = format_value(result.total)
+        if self.only is not None:
+            share = format_value(result.paths[self.only].product)
+            return [(f"{share} of Σ = {total}", self.b.colors["gradient"])]
+        return [(f"Σ = {total}", self.b.colors["gradient"])]
 
     def operand_edge(self, i: int, k: int) -> Attrs:
         ps = self.on_edge.get((i, k))
@@ -122,12 +128,14 @@ class Paths(Overlay):
                 cell(mk.font("━━", color=self.colour(p), size=_FONT + 2)),
                 cell(mk.font(self._route(path), face=SANS, size=_FONT, color=text),
                      align="left"),
+                cell(width=_GAP),
                 cell(mk.font(self._product(path), face=SANS, size=_FONT, color=text),
                      align="left")])
         if self.only is None:
             total = format_value(result.total)
             rows.append([cell(), cell(mk.font("total (the gradient)", face=SANS, size=_FONT,
                                               color=text), align="left"),
+                         cell(width=_GAP),
                          cell(mk.font(f"= {total}", face=SANS, size=_FONT,
                                       color=b.colors["gradient"]), align="left")])
         return [mk.font(heading, face=SANS, size=_FONT + 1, color=text),
