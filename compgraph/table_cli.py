@@ -105,14 +105,16 @@ def _tex_scalar(x: float) -> str:
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}"}
+                "^": r"\textasciicircum{}",
+                "′": "$'$", "″": "$''$", "‴": "$'''$"}
 
 
 def tex_text(s: str) -> str:
-    r"""Text for a LaTeX cell, its special characters escaped.
+    r"""Text for a LaTeX cell, its special characters escaped and the primes of a second
+    version (``c′``) as math primes (pdfLaTeX has no glyph for U+2032).
 
-    >>> tex_text("b_2 & 50%")
-    'b\\_2 \\& 50\\%'
+    >>> print(tex_text("b_2 & 50%"), tex_text("c′"))
+    b\_2 \& 50\% c$'$
     """
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in s)
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import markup as mk
-from ..format import format_number, format_value
+from ..format import NODE_VALUES, format_number, format_value, is_array
 from ..style import SANS
 from . import Attrs, Overlay, cell, table
 
+SHOWN_ENTRIES = NODE_VALUES  # arrays up to this size have both numbers written out
 FILL = {"ok": "#c7e9c0", "mismatch": "#fcbba1", "kink": "#fdd0a2"}
 MARK = {"ok": "✓", "mismatch": "✗", "kink": "kink"}
 WORDS = {"ok": "autodiff and central differences agree",
@@ -41,13 +42,20 @@ class Check(Overlay):
         if c is None:
             return []
         colors = self.b.colors
-        pieces = [(f"∂ {format_value(c.autodiff, 4, shape=False)}", colors["gradient"]),
-                  (f"≈ {format_value(c.numeric, 4, shape=False)}", colors["text"])]
-        if c.verdict != "ok":
-            pieces.append((f"{MARK[c.verdict]} {format_number(c.relative_error)}",
+        if is_array(c.autodiff) and c.autodiff.size > SHOWN_ENTRIES:
+            # Too many numbers to write twice: the verdict covers every entry.
+            pieces = [(f"∂ ≈ on all {c.autodiff.size} entries", colors["text"])]
+        else:
+            pieces = [(f"∂ {format_value(c.autodiff, SHOWN_ENTRIES, shape=False)}",
+                       colors["gradient"]),
+                      (f"≈ {format_value(c.numeric, SHOWN_ENTRIES, shape=False)}",
+                       colors["text"])]
+        if c.verdict == "mismatch":
+            # How far off, relative to the larger of the two (a kink has no right number).
+            pieces.append((f"{MARK['mismatch']} error {format_number(c.relative_error)}",
                            colors["text"]))
         else:
-            pieces.append((MARK["ok"], colors["text"]))
+            pieces.append((MARK[c.verdict], colors["text"]))
         return pieces
 
     def operand_edge(self, i: int, k: int) -> Attrs:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...errors import RenderError
 from .. import markup as mk
-from ..format import MINUS, format_value
+from ..format import MINUS, NODE_VALUES, format_value
 from ..style import SANS
 from . import Attrs, Overlay, cell, table
 
@@ -29,6 +29,11 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 ROUTE_STEPS = 8  # longer routes are shortened in the table: x → … → w (12 steps)
 _FONT = 10
 _GAP = 12  # points between a route and its product
+
+
+def _number(v: Any) -> str:
+    """A product or a total: a number, a short array's values, or a long one's shape."""
+    return format_value(v, NODE_VALUES, shape=False)
 
 
 class Paths(Overlay):
@@ -81,9 +86,9 @@ class Paths(Overlay):
         result = self.result
         if i != result.wrt_node or not result.paths:
             return []
-        total = format_value(result.total)
+        total = _number(result.total)
         if self.only is not None:
-            share = format_value(result.paths[self.only].product)
+            share = _number(result.paths[self.only].product)
             return [(f"{share} of Σ = {total}", self.b.colors["gradient"])]
         return [(f"Σ = {total}", self.b.colors["gradient"])]
 
@@ -132,7 +137,7 @@ class Paths(Overlay):
                 cell(mk.font(self._product(path), face=SANS, size=_FONT, color=text),
                      align="left")])
         if self.only is None:
-            total = format_value(result.total)
+            total = _number(result.total)
             rows.append([cell(), cell(mk.font("total (the gradient)", face=SANS, size=_FONT,
                                               color=text), align="left"),
                          cell(width=_GAP),
@@ -149,7 +154,7 @@ class Paths(Overlay):
 
     def _product(self, path: Any) -> str:
         if any(f is None for f in path.factors):
-            return f"= {format_value(path.product)}"
+            return f"= {_number(path.product)}"
         factors = [format_value(f) for f in path.factors]
         if len(factors) > ROUTE_STEPS:
             factors = factors[:3] + ["…"] + factors[-2:]
