@@ -23,7 +23,7 @@ from .differentiate import backward, tangents
 from .evaluate import evaluate
 from .nodecheck import check_nodes
 from .parser import parse
-from .paths import paths
+from .pathsum import paths
 
 VIEWS = ("forward", "backward", "both", "tangent")
 # Backprop step by step (frames, an HTML stepper) and a worksheet with its key, for these.

@@ -31,7 +31,7 @@ import numpy as np
 from .errors import excerpt
 from .evaluate import Values, is_finite
 from .graph import Graph
-from .trace import node_title
+from .tracing import node_title
 
 Value = Any
 

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any, Callable
 
-from .paths import MAX_PATHS, Path, PathSum, paths
+from .pathsum import MAX_PATHS, Path, PathSum, paths
 
 ARROW = " → "
 

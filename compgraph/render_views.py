@@ -46,7 +46,7 @@ def view_options(args: argparse.Namespace, graph: Graph, values: Values | None,
         if report is not None:
             options["nonfinite"] = report
     if args.view == "paths":
-        from .paths import paths
+        from .pathsum import paths
 
         if not args.wrt:
             raise InputError(f"the paths view needs --wrt NAME, the variable the paths start "

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .trace import Row, trace
+from .tracing import Row, trace
 
 FORMATS = ("md", "csv", "tex", "json")
 COLUMNS = ("name", "op", "operands", "value", "tangent", "gradient")

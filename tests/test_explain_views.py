@@ -19,7 +19,7 @@ from compgraph.drawing.views.paths import PALETTE
 from compgraph.errors import InputError, RenderError
 from compgraph.nodecheck import check_nodes, cut_graph
 from compgraph.ops import OPS
-from compgraph.paths import paths
+from compgraph.pathsum import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = "a = x*y+z, b = a*(x+x), w = a*b+b"

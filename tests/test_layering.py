@@ -29,7 +29,7 @@ LAYER_OF = {
     "compgraph.functions": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
     "compgraph.steps": "evaluation",
-    "compgraph.trace": "evaluation", "compgraph.paths": "evaluation",
+    "compgraph.tracing": "evaluation", "compgraph.pathsum": "evaluation",
     "compgraph.nonfinite": "evaluation", "compgraph.nodecheck": "evaluation",
     "compgraph.drawing": "rendering", "compgraph.export": "rendering", "compgraph.plot": "rendering",
     "compgraph.cli": "command line", "compgraph.cli_input": "command line",

@@ -14,7 +14,7 @@ from compgraph.drawing import VIEWS, to_dot
 from compgraph.drawing.views.nonfinite import WARNING
 from compgraph.nodecheck import check_nodes
 from compgraph.nonfinite import find_nonfinite
-from compgraph.paths import paths
+from compgraph.pathsum import paths
 
 REPO = Path(__file__).resolve().parents[1]
 

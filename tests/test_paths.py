@@ -13,7 +13,7 @@ from hypothesis import given
 import compgraph as cg
 from compgraph import cli
 from compgraph.errors import PathLimitError
-from compgraph.paths import count_paths, paths
+from compgraph.pathsum import count_paths, paths
 from test_properties import SETTINGS, program_text, programs, usable
 
 HOMEWORK = "a = x*y+z, b = a*(x+x), w = a*b+b"

@@ -18,7 +18,7 @@ from compgraph.errors import GraphvizMissingError, RenderError
 from compgraph.drawing import (BASE_VIEWS, FAST_ABOVE_WORK, VIEWS, dot_work, dshape_svg, pipe,
                               render, to_dot, write_atomic)
 from compgraph.nodecheck import check_nodes
-from compgraph.paths import paths
+from compgraph.pathsum import paths
 from compgraph.drawing.format import format_value
 
 ROOT = Path(__file__).resolve().parents[1]

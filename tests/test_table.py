@@ -14,7 +14,7 @@ import pytest
 import compgraph as cg
 from compgraph import cli
 from compgraph.table_cli import tex_text
-from compgraph.trace import node_title, trace
+from compgraph.tracing import node_title, trace
 
 HOMEWORK = "a = x*y+z, b = a*(x+x), w = a*b+b"
 

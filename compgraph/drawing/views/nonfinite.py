@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...trace import node_title  # the same names as eval --json's report
+from ...tracing import node_title  # the same names as eval --json's report
 from .. import markup as mk
 from ..style import SANS
 from . import Attrs, Overlay

@@ -39,7 +39,7 @@ from .errors import EvaluationError, PathLimitError
 from .evaluate import Values
 from .graph import OP, Graph
 from .ops import OPS
-from .trace import node_title
+from .tracing import node_title
 
 Value = Any
 
