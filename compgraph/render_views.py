@@ -95,9 +95,9 @@ def write_each_path(args: argparse.Namespace, stem: str,
     digits = len(str(count))
     drawn = [(folder / f"{stem}-{k + 1:0{digits}d}.{fmt}", pipe(draw(k), fmt))
              for k in range(count)]
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [write_atomic(path, data) for path, data in drawn]
-    if not written:
+    if not drawn:
         print(f"note: {args.wrt} does not reach the output: no paths, no pictures",
               file=sys.stderr)
-    return written
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_atomic(path, data) for path, data in drawn]

@@ -172,6 +172,10 @@ def test_one_path_alone_and_too_many_for_one_picture() -> None:
         to_dot(wide, "paths", v, paths=paths(wide, v, "x"))
     with pytest.raises(RenderError, match="paths=..."):
         to_dot(g, "paths", values)
+    apart = cg.parse("u = 2*y, w = 3*x")
+    v = cg.evaluate(apart, x=1, y=1)
+    assert "y does not reach w: no paths, ∂w/∂y = 0" in to_dot(
+        apart, "paths", v, paths=paths(apart, v, "y")).source
 
 
 # --- render from the command line ----------------------------------------------------------------

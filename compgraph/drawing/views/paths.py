@@ -117,6 +117,10 @@ class Paths(Overlay):
         scalar = result.scalar
         n = len(result.paths)
         head = f"∂{result.output}/∂{result.wrt}"
+        if not n:
+            return [mk.font(f"{result.wrt} does not reach {result.output}: no paths, "
+                            f"{head} = {_number(result.total)}", face=SANS, size=_FONT + 1,
+                            color=text)]
         if self.only is not None:
             heading = f"path {self.only + 1} of {n} from {result.wrt} to {result.output}"
         elif scalar:
