@@ -19,7 +19,7 @@ from . import Attrs, Overlay, cell, table
 
 SHOWN_ENTRIES = NODE_VALUES  # arrays up to this size have both numbers written out
 FILL = {"ok": "#c7e9c0", "mismatch": "#fcbba1", "kink": "#fdd0a2"}
-MARK = {"ok": "✓", "mismatch": "✗", "kink": "kink"}
+MARK = {"ok": "ok", "mismatch": "mismatch,", "kink": "kink"}
 WORDS = {"ok": "autodiff and central differences agree",
          "mismatch": "they disagree", "kink": "kink: one-sided differences disagree"}
 

@@ -127,7 +127,7 @@ class Heatmap(Overlay):
 def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
     """``|∂w/∂·|`` and the colour cells from 10^lo to 10^hi, a decade's bound under the
     start of its cells (every few decades when there are many) and the top one at the end."""
-    size = 9
+    size = 10
     decades = scale.hi - scale.lo
     sub = max(1, BAR_CELLS // decades)     # cells a decade
     every = max(1, math.ceil(decades / (MAX_TICKS - 1)))

@@ -134,7 +134,8 @@ class Paths(Overlay):
         for p in self.shown:
             path = result.paths[p]
             rows.append([
-                cell(mk.font("━━", color=self.colour(p), size=_FONT + 2)),
+                cell(table([[cell(bgcolor=self.colour(p), width=18, height=4)]]),
+                     valign="middle"),
                 cell(mk.font(self._route(path), face=SANS, size=_FONT, color=text),
                      align="left"),
                 cell(width=_GAP),
