@@ -66,7 +66,8 @@ def cut_graph(graph: Graph, values: Values, i: int) -> Graph:
         elif node.kind in (INPUT, CONST):
             new.append(b.const(vals[j]))
         else:
-            new.append(b.apply(node.op, [new[k] for k in node.operands]))  # type: ignore[arg-type]
+            new.append(b.apply(node.op, [new[k] for k in node.operands],  # type: ignore[arg-type]
+                               params=node.kwargs))
     b.bind(graph.output_name, new[graph.output])
     return b.build()
 

@@ -3,9 +3,9 @@
 A value is checked before a gradient: a non-finite value usually makes gradients
 non-finite too, and the value is where it began. For values the node is the first in
 topological order whose value is not finite (``Values.nonfinite``). For gradients it is
-the node where the reverse sweep first made a gradient non-finite: the newest node whose
-gradient is not finite (the sweep runs newest first), because every node after it still
-has a finite gradient and the NaN or inf came in on an edge into it.
+the node where the reverse sweep first made a gradient non-finite (``Gradients.nonfinite``):
+the newest node whose gradient is not finite (the sweep runs newest first), because every
+node after it still has a finite gradient and the NaN or inf came in on an edge into it.
 
 The path runs from that node to the output. For a value it goes through as many
 non-finite values as it can (the way the NaN travelled; a path that loses it, through
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import excerpt
-from .evaluate import Values, is_finite
+from .evaluate import Values, is_finite, kind_of_nonfinite
 from .graph import Graph
 from .tracing import node_title
 
@@ -72,16 +72,7 @@ class NonFinite:
 
 
 def _nan(v: Value) -> bool:
-    return bool(np.isnan(np.asarray(v, dtype=float)).any())
-
-
-def first_nonfinite_gradient(grads: Any) -> int | None:
-    """The newest node whose gradient is not finite (``None``: all are)."""
-    nodes = grads.nodes
-    for i in range(len(nodes) - 1, -1, -1):
-        if nodes[i] is not None and not is_finite(nodes[i]):
-            return i
-    return None
+    return kind_of_nonfinite(v) == "NaN"
 
 
 def find_nonfinite(graph: Graph, values: Values, grads: Any = None) -> NonFinite | None:
@@ -95,7 +86,7 @@ def find_nonfinite(graph: Graph, values: Values, grads: Any = None) -> NonFinite
         return NonFinite(graph, first, "value", _nan(values.nodes[first]), path, edges)
     if grads is None:
         return None
-    first = first_nonfinite_gradient(grads)
+    first = grads.nonfinite
     if first is None:
         return None
     bad = [g is not None and not is_finite(g) for g in grads.nodes]

@@ -164,6 +164,7 @@ def _enumerate(graph: Graph, vals: tuple[Value, ...], source: int, target: int) 
             if node.kind != OP:
                 continue
             rules = OPS[node.op].vjp  # type: ignore[index]
+            kw = node.kwargs
             outv = vals[i]
             args = tuple(vals[j] for j in node.operands)
             step = []
@@ -172,11 +173,11 @@ def _enumerate(graph: Graph, vals: tuple[Value, ...], source: int, target: int) 
                     continue
                 scalar = type(outv) is float and type(vals[j]) is float
                 if scalar:
-                    factor = rules[k](1.0, outv, *args)
+                    factor = rules[k](1.0, outv, *args, **kw)
                     carried = g * factor
                 else:
                     factor = None
-                    carried = unbroadcast(rules[k](g, outv, *args), vals[j])
+                    carried = unbroadcast(rules[k](g, outv, *args, **kw), vals[j])
                 step.append((j, carried, ((i, k), factor, here)))
             stack.extend(reversed(step))  # operand 0 is explored first
     return found

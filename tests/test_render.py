@@ -35,7 +35,7 @@ def homework():
 
 
 def explaining(homework, view: str) -> dict:
-    """What an explaining view draws, for the homework graph."""
+    """What an explaining view draws, for a graph with an input x."""
     g, values, grads = homework[:3]
     if view == "paths":
         return {"paths": paths(g, values, "x")}
@@ -519,7 +519,7 @@ def test_new_operators_are_labelled_and_render(view: str) -> None:
     values = cg.evaluate(g, NEW_OPS_POINT)
     grads = cg.backward(g, values)
     tans = cg.tangents(g, values, "x")
-    dot = to_dot(g, view, values, grads, tans)
+    dot = to_dot(g, view, values, grads, tans, **explaining((g, values, grads), view))
     labels = {n.op_label for n in g.nodes if n.kind == "op"}
     assert NEW_LABELS <= labels
     texts = {"".join(t.itertext()).strip()
