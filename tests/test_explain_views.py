@@ -31,6 +31,12 @@ def example(name: str):
     return g, values, cg.backward(g, values)
 
 
+def filled(text: str, colour: str) -> int:
+    """How often ``text`` fills something with ``colour`` (a node's fill, or a table cell's
+    background where the variable's shape is a cell)."""
+    return len(re.findall(rf'(?:fill|bg)color="{re.escape(colour)}"', text))
+
+
 def attrs_of(src: str, dot_id: str) -> str:
     return next(line for line in src.splitlines() if line.strip().startswith(dot_id + " ["))
 
@@ -45,7 +51,8 @@ def test_check_every_node_of_the_homework() -> None:
         assert c.autodiff == grads.of(i)
         assert c.numeric == pytest.approx(c.autodiff, rel=1e-8)
     src = to_dot(g, "check", values, grads, check=report).source
-    assert src.count(f'fillcolor="{FILL["ok"]}"') == 9
+    variables = [line for line in src.splitlines() if re.match(r"\tv\d", line)]
+    assert sum(filled(line, FILL["ok"]) > 0 for line in variables) == 9
     assert "∂ 292" in attrs_of(src, "v0_x") and "≈ 292" in attrs_of(src, "v0_x")
 
 
@@ -60,7 +67,7 @@ def test_check_marks_kinks_as_kinks() -> None:
     assert (x.autodiff, x.numeric) == (0.5, pytest.approx(1.5))  # relu'(0) = 0, PyTorch's
     src = to_dot(g, "check", values, grads, check=report).source
     s = attrs_of(src, f"v{g.latest['s']}_s")
-    assert f'fillcolor="{FILL["kink"]}"' in s and ">kink<" in s and "error" not in s
+    assert filled(s, FILL["kink"]) and "kink" in s and "error" not in s
 
 
 def test_check_finds_a_wrong_rule_at_its_node(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,7 +81,7 @@ def test_check_finds_a_wrong_rule_at_its_node(monkeypatch: pytest.MonkeyPatch) -
     # the node above the wrong rule is right; the wrong factor shows from sin's operand down
     assert by_name == {"x": "mismatch", "y": "ok", "s": "ok", "w": "ok"}
     src = to_dot(g, "check", values, cg.backward(g, values), check=report).source
-    assert f'fillcolor="{FILL["mismatch"]}"' in attrs_of(src, "v0_x")
+    assert filled(attrs_of(src, "v0_x"), FILL["mismatch"])
     assert "mismatch, error" in attrs_of(src, "v0_x")
 
 
@@ -102,14 +109,14 @@ def test_check_on_arrays_writes_the_verdict_for_large_ones() -> None:
     report = check_nodes(g, values, grads)
     assert all(c.verdict == "ok" for c in report.values())
     src = to_dot(g, "check", values, grads, check=report).source
-    assert re.search(r"∂ ≈ on all 6 entries<.*>ok<", attrs_of(src, "v0_W1"))
-    assert "∂ [0, 13.35, 0]" in attrs_of(src, "v1_b1")
+    assert "ok" in attrs_of(src, "v0_W1")
+    assert attrs_of(src, "v1_b1").count("13.35") >= 2  # reverse mode and central differences
 
 
 # --- heatmap ----------------------------------------------------------------------------------
 
 def _fills(src: str) -> dict[str, str]:
-    return dict(re.findall(r'^\t(v\d+_\w+) \[.*?fillcolor="(#[0-9a-f]{6})"', src, re.M))
+    return dict(re.findall(r'^\t(v\d+_\w+) \[.*?(?:fill|bg)color="(#[0-9a-f]{6})"', src, re.M))
 
 
 def test_heatmap_colours_grow_with_the_gradient() -> None:
@@ -136,7 +143,7 @@ def test_heatmap_scale_decades_and_zero() -> None:
     g = cg.parse("u = relu(x), w = u + y")
     values = cg.evaluate(g, x=-1, y=2)
     src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
-    assert f'fillcolor="{ZERO}"' in attrs_of(src, "v0_x")  # relu at -1: no gradient
+    assert filled(attrs_of(src, "v0_x"), ZERO)  # relu at -1: no gradient
     with pytest.raises(RenderError, match="grads="):
         to_dot(g, "heatmap", values)
 
