@@ -34,7 +34,8 @@ def node_title(graph: Graph, i: int) -> str:
     """How node ``i`` is named in text: its name (``a``, ``c′`` for a second version), else
     its program text with spaces collapsed (``x*y``, the anonymous intermediate of
     ``a = x*y + z``), a constant's value, or, for a graph built without program text, the
-    operator applied to its operands' titles (``mul(x, y)``).
+    operator applied to its operands' titles (``mul(x, y)``). A node a function's body
+    made is named by its call and its name or text there (``linear#2: W @ x``).
 
     >>> from compgraph.parser import parse
     >>> g = parse("a = x*y + z")
@@ -45,14 +46,25 @@ def node_title(graph: Graph, i: int) -> str:
     if label:
         return label
     node = graph.nodes[i]
-    if node.span is not None and graph.source is not None:
-        text = " ".join(graph.source[node.span[0]:node.span[1]].split())
-        if text:
-            return text
+    calls = graph.call_path(i)
+    if calls:  # inside a function's body: the same text is there once per call
+        inner = graph.local_name(i) or _text(graph, i) or node.op or node.kind
+        return f"{calls[-1]}: {inner}"
+    text = _text(graph, i)
+    if text:
+        return text
     if node.kind == CONST:
         return _constant_text(node.value)
     operands = ", ".join(graph.labels[j] or "…" for j in node.operands)
     return f"{node.op}({operands})"
+
+
+def _text(graph: Graph, i: int) -> str:
+    """Node ``i``'s program text with spaces collapsed, or ``""``."""
+    span = graph.nodes[i].span
+    if span is None or graph.source is None:
+        return ""
+    return " ".join(graph.source[span[0]:span[1]].split())
 
 
 def op_title(graph: Graph, i: int) -> str:

@@ -114,3 +114,11 @@ def test_titles_without_program_text() -> None:
     g = p.graph()
     assert [node_title(g, i) for i in range(len(g.nodes))] == ["x", "y", "mul(x, y)", "1.5", "w"]
     assert np.isclose(trace(g, cg.evaluate(g, x=2, y=3))[-1].value, 7.5)
+
+
+def test_nodes_of_a_function_body_are_named_by_their_call() -> None:
+    g = cg.parse("def lin(w, v):\n    s = w*v + 1\n    return s\n"
+                 "h = lin(a, x)\nout = lin(b, h)")
+    titles = [r.name for r in trace(g, cg.evaluate(g, a=2, b=3, x=1))]
+    assert "lin#1: w*v" in titles and "lin#2: w*v" in titles  # the same text, two calls
+    assert titles.count("h") == 1 and titles[-1] == "out"
