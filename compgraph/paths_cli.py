@@ -4,7 +4,6 @@ out as a sum over the paths between them (``compgraph.paths``)."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any, Callable
 
 from .pathsum import MAX_PATHS, Path, PathSum, paths
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     cli.warn_nonfinite(values)
     result = paths(graph, values, args.wrt, max_paths=args.max_paths)
     if args.json:
-        print(json.dumps(as_json(result), ensure_ascii=False))
+        cli.print_json(as_json(result))
         return cli.EXIT_OK
     out, wrt, n = result.output, result.wrt, len(result.paths)
     if not n:

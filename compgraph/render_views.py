@@ -67,9 +67,10 @@ def view_options(args: argparse.Namespace, graph: Graph, values: Values | None,
 
 
 def _folder(args: argparse.Namespace) -> bool:
-    """Whether ``-o`` names a folder (ends with a slash, or is one)."""
+    """Whether ``-o`` names a folder: it ends with a slash (said, never guessed: ``-o
+    pic.svg`` where pic.svg happens to be a folder is a file that cannot be written)."""
     out = args.out
-    return bool(out) and (out.endswith(("/", os.sep)) or os.path.isdir(out))
+    return bool(out) and out.endswith(("/", os.sep))
 
 
 def wants_folder(args: argparse.Namespace) -> bool:
@@ -89,6 +90,7 @@ def write_each_path(args: argparse.Namespace, stem: str,
     """One picture per path, ``FOLDER/<stem>-<k>.<format>``, each drawn by ``draw(k)``;
     all are drawn before any is written."""
     from .drawing import pipe, write_atomic
+    from .drawing.files import check_folder
 
     fmt = args.format or "svg"
     folder = Path(args.out)
@@ -99,5 +101,7 @@ def write_each_path(args: argparse.Namespace, stem: str,
         print(f"note: {args.wrt} does not reach the output: no paths, no pictures",
               file=sys.stderr)
         return []
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        check_folder(folder)  # only the folder named is made, inside one that exists
+        folder.mkdir()
     return [write_atomic(path, data) for path, data in drawn]

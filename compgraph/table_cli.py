@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 import sys
 from typing import Any, Callable, Sequence
@@ -206,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "tex":
         sys.stdout.write(to_tex(rows))
     elif args.format == "json":
-        print(json.dumps(to_json_doc(rows, graph.output_name, args.wrt), ensure_ascii=False))
+        cli.print_json(to_json_doc(rows, graph.output_name, args.wrt))
     else:
         sys.stdout.write(to_markdown(rows))
     return cli.EXIT_OK

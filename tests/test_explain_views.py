@@ -199,6 +199,16 @@ def test_render_paths_into_a_folder(tmp_path: Path, capsys) -> None:
     assert "path 5 of 7" in (folder / "homework-graph-paths-5.dot").read_text(encoding="utf-8")
 
 
+def test_a_folder_of_pictures_is_made_only_inside_one_that_exists(tmp_path: Path,
+                                                                   capsys) -> None:
+    target = tmp_path / "missing" / "paths"
+    code = cli.main(["render", "examples/homework-graph.cg", "--view", "paths", "--wrt", "x",
+                     "--format", "dot", "-o", f"{target}/"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"the folder {tmp_path / 'missing'} does not exist" in err
+    assert not (tmp_path / "missing").exists()
+
+
 def test_render_usage_errors(tmp_path: Path, capsys) -> None:
     code = cli.main(["render", HOMEWORK, "--at", "x=2,y=3,z=1", "--view", "paths",
                      "--format", "dot"])
