@@ -9,11 +9,11 @@ every view). Each overlay answers a few questions from the builder, each default
 "leave the base alone":
 
 - ``node(i)``, ``op(i)``: attributes for variable ``i``'s node, operator ``i``'s block;
-- ``annotation(i)``: the ``(text, colour)`` pieces written beside variable ``i``, or
-  ``None`` for the base view's;
+- ``annotations(i)``: what is written before and after variable ``i``'s shape (two
+  annotations as ``dot.py`` makes them, either ``None``), or ``None`` for the base view's;
 - ``operand_edge(i, k)``, ``result_edge(i)``: attributes for the edge from operand ``k``
   into operator ``i``, and from operator ``i`` to its result;
-- ``key(rows)``: the legend's colour-key rows, filtered or replaced;
+- ``key(entries)``: the legend's ``(sample, words)`` entries, filtered or added to;
 - ``caption()``: rows of markup written under the title (path products, a colour bar):
   part of the picture's data, so shown with or without the legend.
 
@@ -25,13 +25,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .. import annotate
 from .. import markup as mk
 
 if TYPE_CHECKING:
-    from ..dot import _Builder
+    from ..dot import Note, _Builder
 
 Attrs = dict[str, str]
-Piece = tuple[str, str]  # (text, colour)
 
 
 class Overlay:
@@ -48,7 +48,7 @@ class Overlay:
     def op(self, i: int) -> Attrs:
         return {}
 
-    def annotation(self, i: int) -> list[Piece] | None:
+    def annotations(self, i: int) -> "tuple[Note | None, Note | None] | None":
         return None
 
     def operand_edge(self, i: int, k: int) -> Attrs:
@@ -57,8 +57,8 @@ class Overlay:
     def result_edge(self, i: int) -> Attrs:
         return {}
 
-    def key(self, rows: list) -> list:
-        return rows
+    def key(self, entries: list) -> list:
+        return entries
 
     def caption(self) -> list[mk.Markup]:
         return []
@@ -77,10 +77,10 @@ class Layers(Overlay):
     def op(self, i: int) -> Attrs:
         return _merged(o.op(i) for o in self.layers)
 
-    def annotation(self, i: int) -> list[Piece] | None:
+    def annotations(self, i: int) -> "tuple[Note | None, Note | None] | None":
         found = None
         for o in self.layers:
-            mine = o.annotation(i)
+            mine = o.annotations(i)
             if mine is not None:
                 found = mine
         return found
@@ -91,10 +91,10 @@ class Layers(Overlay):
     def result_edge(self, i: int) -> Attrs:
         return _merged(o.result_edge(i) for o in self.layers)
 
-    def key(self, rows: list) -> list:
+    def key(self, entries: list) -> list:
         for o in self.layers:
-            rows = o.key(rows)
-        return rows
+            entries = o.key(entries)
+        return entries
 
     def caption(self) -> list[mk.Markup]:
         return [row for o in self.layers for row in o.caption()]
@@ -107,23 +107,34 @@ def _merged(dicts: Any) -> Attrs:
     return out
 
 
-# --- markup for captions ------------------------------------------------------------------
+# --- annotations and legend entries of the views ---------------------------------------------
 
-def cell(content: str = "", **attrs: object) -> mk.Markup:
-    """A ``<td>`` holding markup (or text, which is escaped); attributes in the given order."""
-    if not isinstance(content, mk.Markup):
-        content = mk.text(content)
-    written = "".join(f' {k.replace("_", "")}="{mk.text(str(v))}"' for k, v in attrs.items())
-    return mk.Markup(f"<td{written}>{content}</td>")
+def text_note(b: "_Builder", i: int, kind: str, lines: list[tuple[str, str]],
+              tooltip: str | None = None) -> "Note":
+    """An annotation of lines of ``(text, colour)``, its cell named ``cg_v<i>_<kind>``."""
+    blocks = [annotate.Block(mk.font(t, color=c, size=annotate.FONT),
+                             annotate.text_width(t, annotate.FONT),
+                             annotate.LINE * annotate.FONT) for t, c in lines]
+    block = blocks[0] if len(blocks) == 1 else stacked(blocks)
+    return block, {**b.marker(i, kind), "tooltip": tooltip or " ".join(t for t, _ in lines)}
 
 
-def table(rows: Sequence[Sequence[mk.Markup]], **attrs: object) -> mk.Markup:
-    """A borderless ``<table>`` of rows of cells."""
-    base: dict[str, object] = {"border": 0, "cellborder": 0, "cellspacing": 0, "cellpadding": 0}
-    base.update(attrs)
-    written = "".join(f' {k}="{v}"' for k, v in base.items())
-    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
-    return mk.Markup(f"<table{written}>{body}</table>")
+def stacked(blocks: list[annotate.Block]) -> annotate.Block:
+    """Blocks one under another."""
+    return annotate.Block(mk.table([[mk.cell(x.markup)] for x in blocks]),
+                          max(x.width for x in blocks), sum(x.height for x in blocks))
+
+
+def entry(text: str, color: str, words: str) -> tuple[Any, str]:
+    """A legend entry: a sample of text in its colour, and what it means."""
+    from ..legend import word
+
+    return word(text, color), words
+
+
+def without(entries: list, *words: str) -> list:
+    """The legend entries but those whose words are given."""
+    return [e for e in entries if e[1] not in words]
 
 
 # --- choosing the overlays of a picture -------------------------------------------------------

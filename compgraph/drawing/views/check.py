@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import annotate
 from .. import markup as mk
-from ..format import NODE_VALUES, format_number, format_value, is_array
+from ..format import format_number, is_array
 from ..style import SANS
-from . import Attrs, Overlay, cell, table
+from . import Attrs, Overlay, entry, stacked, text_note, without
 
-SHOWN_ENTRIES = NODE_VALUES  # arrays up to this size have both numbers written out
 FILL = {"ok": "#c7e9c0", "mismatch": "#fcbba1", "kink": "#fdd0a2"}
 MARK = {"ok": "ok", "mismatch": "mismatch,", "kink": "kink"}
 WORDS = {"ok": "autodiff and central differences agree",
@@ -35,28 +35,31 @@ class Check(Overlay):
         c = self.report.get(i)
         if c is None:
             return {}
-        return {"style": "filled", "fillcolor": FILL[c.verdict]}
+        return {"fillcolor": FILL[c.verdict]}
 
-    def annotation(self, i: int) -> list[tuple[str, str]] | None:
+    def annotations(self, i: int) -> tuple[Any, Any] | None:
         c = self.report.get(i)
         if c is None:
-            return []
-        colors = self.b.colors
-        if is_array(c.autodiff) and c.autodiff.size > SHOWN_ENTRIES:
-            # Too many numbers to write twice: the verdict covers every entry.
-            pieces = [(f"∂ ≈ on all {c.autodiff.size} entries", colors["text"])]
-        else:
-            pieces = [(f"∂ {format_value(c.autodiff, SHOWN_ENTRIES, shape=False)}",
-                       colors["gradient"]),
-                      (f"≈ {format_value(c.numeric, SHOWN_ENTRIES, shape=False)}",
-                       colors["text"])]
+            return None, None
+        b = self.b
+        text = b.colors["text"]
+        mark = MARK[c.verdict]
         if c.verdict == "mismatch":
             # How far off, relative to the larger of the two (a kink has no right number).
-            pieces.append((f"{MARK['mismatch']} error {format_number(c.relative_error)}",
-                           colors["text"]))
-        else:
-            pieces.append((MARK[c.verdict], colors["text"]))
-        return pieces
+            mark += f" error {format_number(c.relative_error)}"
+        if not is_array(c.autodiff):
+            autodiff = text_note(b, i, "gradient", [(f"∂ {format_number(c.autodiff)}",
+                                                     b.colors["gradient"])])
+        else:  # the grid dot.py writes for a gradient
+            autodiff = b.annotation(i, "gradient", c.autodiff, ())
+        if not is_array(c.numeric):
+            return autodiff, text_note(b, i, "numeric", [(f"≈ {format_number(c.numeric)}  {mark}",
+                                                         text)])
+        numeric = annotate.block(c.numeric, text, max_grid=b.max_grid, column=b.across)
+        line = text_note(b, i, "numeric", [(f"≈  {mark}", text)])[0]
+        return autodiff, (stacked([line, numeric]), {
+            **b.marker(i, "numeric"),
+            "tooltip": annotate.tooltip_text("central differences", c.numeric, 64)})
 
     def operand_edge(self, i: int, k: int) -> Attrs:
         return {"label": ""}
@@ -64,17 +67,20 @@ class Check(Overlay):
     def result_edge(self, i: int) -> Attrs:
         return {"label": ""}
 
-    def key(self, rows: list) -> list:
-        return [r for r in rows if r[0] != "value"]
+    def key(self, entries: list) -> list:
+        colors = self.b.colors
+        return without(entries, "value on the wire", "value") + [
+            entry("∂ 60", colors["gradient"], "reverse mode"),
+            entry("≈ 60", colors["text"], "central differences")]
 
     def caption(self) -> list[mk.Markup]:
         text = self.b.colors["text"]
         counts = {v: sum(c.verdict == v for c in self.report.values()) for v in FILL}
-        cells = [cell(mk.font("gradient check at every node: ∂ reverse mode, ≈ central "
-                              "differences", face=SANS, size=11, color=text))]
+        cells = [mk.cell(mk.font("gradient check at every node: ∂ reverse mode, ≈ central "
+                                 "differences", face=SANS, size=11, color=text))]
         for verdict in FILL:
-            cells += [cell(width=8),
-                      cell(bgcolor=FILL[verdict], width=14, height=12, border=1, color=text),
-                      cell(mk.font(f" {WORDS[verdict]} ({counts[verdict]})", face=SANS, size=10,
+            cells += [mk.cell(width=8),
+                      mk.cell(bgcolor=FILL[verdict], width=14, height=12, border=1, color=text),
+                      mk.cell(mk.font(f" {WORDS[verdict]} ({counts[verdict]})", face=SANS, size=10,
                                    color=text))]
-        return [table([cells], cellspacing=2)]
+        return [mk.table([cells], cellspacing=2)]

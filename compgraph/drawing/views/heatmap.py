@@ -23,7 +23,7 @@ import numpy as np
 from .. import markup as mk
 from ..format import format_number
 from ..style import SANS
-from . import Attrs, Overlay, cell, table
+from . import Attrs, Overlay, without
 
 # Viridis at nine evenly spaced points (matplotlib's table); colours between are mixed.
 _VIRIDIS = ("#440154", "#472c7a", "#3b518b", "#2c718e", "#21918c", "#27ad81", "#5cc863",
@@ -117,8 +117,8 @@ class Heatmap(Overlay):
     def result_edge(self, i: int) -> Attrs:
         return self._edge(self.b.adjoint(i))
 
-    def key(self, rows: list) -> list:
-        return [r for r in rows if r[0] != "flow"]  # the edges are solid here
+    def key(self, entries: list) -> list:
+        return without(entries, "gradient flow")  # the edges are solid here
 
     def caption(self) -> list[mk.Markup]:
         return [colour_bar(self.scale, self.b.g.output_name, self.b.colors["text"])]
@@ -133,18 +133,18 @@ def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
     every = max(1, math.ceil(decades / (MAX_TICKS - 1)))
     n = decades * sub
     width = max(4, BAR_WIDTH // n)
-    colours = [cell(bgcolor=viridis((k + 0.5) / n), width=width, height=12) for k in range(n)]
+    colours = [mk.cell(bgcolor=viridis((k + 0.5) / n), width=width, height=12) for k in range(n)]
     labels = []
     for d in range(decades):
         shown = d % every == 0
         tick = format_number(10.0 ** (scale.lo + d)) if shown else ""
-        labels.append(cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
+        labels.append(mk.cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
                            colspan=sub, align="left"))
     top = mk.font(format_number(10.0 ** scale.hi), face=SANS, size=size, color=text)
-    bar = table([colours + [cell(top, rowspan=2, valign="top", align="left")], labels])
-    parts = [cell(mk.font(f"|∂{output}/∂·|, log scale", face=SANS, size=10, color=text)),
-             cell(bar)]
+    bar = mk.table([colours + [mk.cell(top, rowspan=2, valign="top", align="left")], labels])
+    parts = [mk.cell(mk.font(f"|∂{output}/∂·|, log scale", face=SANS, size=10, color=text)),
+             mk.cell(bar)]
     if scale.zero:
-        parts += [cell(width=8), cell(bgcolor=ZERO, width=BAR_CELL, height=12),
-                  cell(mk.font(" 0", face=SANS, size=size, color=text))]
-    return table([parts], cellspacing=4)
+        parts += [mk.cell(width=8), mk.cell(bgcolor=ZERO, width=BAR_CELL, height=12),
+                  mk.cell(mk.font(" 0", face=SANS, size=size, color=text))]
+    return mk.table([parts], cellspacing=4)

@@ -19,9 +19,9 @@ from typing import Any
 
 from ...errors import RenderError
 from .. import markup as mk
-from ..format import MINUS, NODE_VALUES, format_value
+from ..format import MINUS, format_value
 from ..style import SANS
-from . import Attrs, Overlay, cell, table
+from . import Attrs, Overlay, text_note
 
 # Tableau's ten, grey last: distinct on white and in print.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -29,11 +29,12 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 ROUTE_STEPS = 8  # longer routes are shortened in the table: x → … → w (12 steps)
 _FONT = 10
 _GAP = 12  # points between a route and its product
+SHOWN_VALUES = 4  # a product or total with more entries is written as its shape
 
 
 def _number(v: Any) -> str:
     """A product or a total: a number, a short array's values, or a long one's shape."""
-    return format_value(v, NODE_VALUES, shape=False)
+    return format_value(v, SHOWN_VALUES, shape=False)
 
 
 class Paths(Overlay):
@@ -79,18 +80,23 @@ class Paths(Overlay):
 
     def node(self, i: int) -> Attrs:
         if i == self.result.wrt_node:
-            return {"penwidth": "3.5"}
+            return {"penwidth": "4"}
         return {}
 
-    def annotation(self, i: int) -> list[tuple[str, str]] | None:
-        result = self.result
+    def annotations(self, i: int) -> tuple[Any, Any]:
+        """The value before every variable; after the chosen one, the gradient (the sum of
+        the products), or this path's share of it."""
+        b, result = self.b, self.result
+        value = b.value(i)
+        before = None if value is None else b.annotation(i, "value", value, ())
         if i != result.wrt_node or not result.paths:
-            return []
+            return before, None
         total = _number(result.total)
         if self.only is not None:
-            share = _number(result.paths[self.only].product)
-            return [(f"{share} of Σ = {total}", self.b.colors["gradient"])]
-        return [(f"Σ = {total}", self.b.colors["gradient"])]
+            text = f"{_number(result.paths[self.only].product)} of Σ = {total}"
+        else:
+            text = f"Σ = {total}"
+        return before, text_note(b, i, "gradient", [(text, b.colors["gradient"])])
 
     def operand_edge(self, i: int, k: int) -> Attrs:
         ps = self.on_edge.get((i, k))
@@ -108,8 +114,10 @@ class Paths(Overlay):
             return self._muted()
         return {**self._stroke(ps), "label": ""}
 
-    def key(self, rows: list) -> list:
-        return [r for r in rows if r[0] != "value"]  # no values on the wires here
+    def key(self, entries: list) -> list:
+        # values beside the variables here, the wires carry local derivatives
+        return [(sample, "value" if words == "value on the wire" else words)
+                for sample, words in entries]
 
     def caption(self) -> list[mk.Markup]:
         result, b = self.result, self.b
@@ -134,22 +142,22 @@ class Paths(Overlay):
         for p in self.shown:
             path = result.paths[p]
             rows.append([
-                cell(table([[cell(bgcolor=self.colour(p), width=18, height=4)]]),
-                     valign="middle"),
-                cell(mk.font(self._route(path), face=SANS, size=_FONT, color=text),
+                mk.cell(mk.table([[mk.cell(bgcolor=self.colour(p), width=18, height=4)]]),
+                        valign="middle"),
+                mk.cell(mk.font(self._route(path), face=SANS, size=_FONT, color=text),
                      align="left"),
-                cell(width=_GAP),
-                cell(mk.font(self._product(path), face=SANS, size=_FONT, color=text),
+                mk.cell(width=_GAP),
+                mk.cell(mk.font(self._product(path), face=SANS, size=_FONT, color=text),
                      align="left")])
         if self.only is None:
             total = _number(result.total)
-            rows.append([cell(), cell(mk.font("total (the gradient)", face=SANS, size=_FONT,
+            rows.append([mk.cell(), mk.cell(mk.font("total (the gradient)", face=SANS, size=_FONT,
                                               color=text), align="left"),
-                         cell(width=_GAP),
-                         cell(mk.font(f"= {total}", face=SANS, size=_FONT,
+                         mk.cell(width=_GAP),
+                         mk.cell(mk.font(f"= {total}", face=SANS, size=_FONT,
                                       color=b.colors["gradient"]), align="left")])
         return [mk.font(heading, face=SANS, size=_FONT + 1, color=text),
-                table(rows, cellspacing=2)]
+                mk.table(rows, cellspacing=2)]
 
     def _route(self, path: Any) -> str:
         names = self.result.titles(path)
