@@ -6,6 +6,8 @@
 >>> grads = cg.backward(g, values)
 >>> values.output, grads["x"], grads["y"], grads["z"]
 (224.0, 292.0, 120.0, 60.0)
+>>> [p.product for p in cg.paths(g, values, wrt="x").paths]
+[84.0, 84.0, 49.0, 49.0, 12.0, 7.0, 7.0]
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, Inpu
                      ParseError, RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
+from .nodecheck import check_nodes
+from .nonfinite import find_nonfinite
 from .ops import OPS, Op
 from .parser import parse
+from .pathsum import count_paths, paths
 from .steps import walkthrough
+from .tracing import trace
 from .train import Training, TrainingError, sgd
 from .version import __version__
 
@@ -31,9 +37,10 @@ __all__ = [
     "BackpropError", "BackwardProgram", "CompgraphError", "EvaluationError", "Gradients",
     "Graph", "GraphBuilder", "GraphvizMissingError", "InputError", "Node", "OPS", "Op",
     "ParseError", "Program", "RenderError", "ShapeWarning", "Tangents", "Training",
-    "TrainingError", "Values", "Var", "backprop", "backward", "check_gradients", "evaluate",
-    "gradients", "jacobian", "local_derivatives", "numeric_gradients", "parse", "render", "sgd",
-    "stepper", "tangents", "to_dot", "to_networkx", "walkthrough",
+    "TrainingError", "Values", "Var", "backprop", "backward", "check_gradients", "check_nodes",
+    "count_paths", "evaluate", "find_nonfinite", "gradients", "jacobian", "local_derivatives",
+    "numeric_gradients", "parse", "paths", "render", "sgd", "stepper", "tangents", "to_dot",
+    "to_networkx", "trace", "walkthrough",
 ]
 
 # Rendering and export pull in graphviz and networkx: import them on first use only, so

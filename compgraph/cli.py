@@ -24,6 +24,7 @@ from .errors import (CompgraphError, EvaluationError, InputError, OutputPathErro
                      RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph
+from .nonfinite import find_nonfinite
 from .parser import parse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -121,6 +122,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 name: {"numeric": to_json(c["numeric"]),
                        "relative_error": to_json(c["relative_error"]),
                        "verdict": c["verdict"]} for name, c in check.items()}
+        report = find_nonfinite(graph, values, grads)
+        if report is not None:  # where a NaN or an infinity was born, and how it travelled
+            doc["nonfinite"] = report.as_dict()
         print_json(doc)
         return EXIT_OK
     rows = [("name", "value", "gradient", "numeric" if check else "", "check" if check else "")]
@@ -249,13 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="draw the graph (svg, png, pdf, dot)")
     _common(p)
-    p.add_argument("-o", "--out", metavar="FILE", help="output file; the format is its suffix")
+    p.add_argument("-o", "--out", metavar="FILE", help="output file; the format is its suffix "
+                   "(--view paths: a FOLDER/ gets one picture per path)")
     p.add_argument("--format", choices=("svg", "png", "pdf", "dot"),
                    help="output format (dot without -o prints to standard output)")
     p.add_argument("--view", default="forward",
-                   choices=("forward", "backward", "both", "tangent", "diff"),
-                   help="what to draw (default: forward); diff: against another evaluation")
-    p.add_argument("--wrt", metavar="NAME", help="the input whose tangents the tangent view shows")
+                   choices=("forward", "backward", "both", "tangent", "diff", "paths", "check",
+                            "heatmap"),
+                   help="what to draw (default: forward); diff: against another evaluation; "
+                        "paths, check and heatmap explain the gradient (docs/views.md)")
+    p.add_argument("--wrt", metavar="NAME", help="the input whose tangents the tangent view "
+                   "shows; the variable the paths view starts from")
     p.add_argument("--edge-labels", choices=("gradient", "local", "both"), default="gradient",
                    help="backward view: what gradient edges show (default: gradient)")
     p.add_argument("--rankdir", choices=("auto", "LR", "TB", "BT", "RL"), default="auto",
@@ -286,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .steps_cli import register as register_steps  # steps, worksheet
 
     register_steps(sub, _common)
+    from . import paths_cli, table_cli
+
+    paths_cli.add_parser(sub, _common)
+    table_cli.add_parser(sub, _common)
 
     p = sub.add_parser("plot", help="plot one-input functions and their derivatives")
     p.add_argument("programs", nargs="+", metavar="PROGRAM",

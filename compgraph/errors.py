@@ -66,6 +66,15 @@ class InputError(CompgraphError, ValueError):
     """A value given for an input is missing, unknown or malformed."""
 
 
+class PathLimitError(InputError):
+    """More paths than the limit asked for: ``count`` paths, ``limit`` allowed."""
+
+    def __init__(self, message: str, count: int, limit: int) -> None:
+        super().__init__(message)
+        self.count = count
+        self.limit = limit
+
+
 class EvaluationError(LocatedError, ValueError):
     """Evaluating or differentiating a graph failed (shapes that do not fit, a non-scalar output)."""
 

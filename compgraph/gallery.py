@@ -1,5 +1,9 @@
 """The main job: render every ``examples/*.cg`` in every view into ``renders/``.
 
+Every example is drawn in the four base views; the views that explain a gradient (paths,
+check, heatmap: each costs more, the check most) are drawn for the examples listed in
+``EXPLAINING``, chosen to show what each view is for.
+
 Each SVG carries the SHA-256 of the DOT it was drawn from, so a test can tell a stale
 picture without comparing SVG bytes (which vary across Graphviz versions).
 
@@ -17,11 +21,20 @@ import numpy as np
 
 from .differentiate import backward, tangents
 from .evaluate import evaluate
+from .nodecheck import check_nodes
 from .parser import parse
+from .pathsum import paths
 
 VIEWS = ("forward", "backward", "both", "tangent")
 # Backprop step by step (frames, an HTML stepper) and a worksheet with its key, for these.
 WALKTHROUGHS = ("homework-graph",)
+EXPLAINING = {
+    "homework-graph": ("paths", "check", "heatmap"),
+    "two-layer-net": ("paths", "check", "heatmap"),
+    "relu-at-zero": ("check",),               # a kink, marked as one
+    "deep-sigmoid-chain": ("heatmap",),       # a vanishing gradient
+    "deep-tanh-chain": ("heatmap",),          # exploding, then vanishing
+}
 ACTIVATIONS = ("gelu(x)", "leaky_relu(x, 0.1)", "relu(x)", "tanh(x)")
 DOT_HASH = "compgraph-dot-sha256"
 
@@ -31,6 +44,11 @@ def tangent_input(input_names: tuple[str, ...]) -> str:
     return "x" if "x" in input_names else input_names[0]
 
 
+def views_of(path: Path) -> tuple[str, ...]:
+    """The views the gallery draws an example in."""
+    return VIEWS + EXPLAINING.get(path.stem, ())
+
+
 def example_dot(path: Path, view: str) -> tuple[Any, str]:
     """One example's picture in one view (a ``graphviz.Digraph``), or ``None`` and why not."""
     from .drawing import to_dot
@@ -38,15 +56,20 @@ def example_dot(path: Path, view: str) -> tuple[Any, str]:
     graph = parse(path.read_text(encoding="utf-8"))
     values = evaluate(graph)
     grads = tans = None
-    if view in ("backward", "both"):
+    options: dict[str, Any] = {}
+    if view not in ("forward", "tangent"):
         if isinstance(values.output, np.ndarray):
             return None, (f"the output {graph.output_name} is not a scalar "
                           "(its derivatives are a Jacobian)")
         grads = backward(graph, values)
-    elif view == "tangent":
+    if view == "tangent":
         tans = tangents(graph, values, tangent_input(graph.input_names))
+    elif view == "paths":
+        options["paths"] = paths(graph, values, tangent_input(graph.input_names))
+    elif view == "check":
+        options["check"] = check_nodes(graph, values, grads)
     # The defaults are the point: direction, legend and grids chosen for a 16:9 slide.
-    return to_dot(graph, view, values, grads, tans), ""
+    return to_dot(graph, view, values, grads, tans, **options), ""
 
 
 def dot_hash(source: str) -> str:
@@ -128,7 +151,7 @@ def render_all(examples_dir: Path, renders_dir: Path) -> Iterator[str]:
 
     renders_dir.mkdir(parents=True, exist_ok=True)
     for path in examples(examples_dir):
-        for view in VIEWS:
+        for view in views_of(path):
             dot, why = example_dot(path, view)
             target = renders_dir / f"{path.stem}-{view}.svg"
             if dot is None:

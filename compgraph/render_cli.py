@@ -6,13 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from .differentiate import backward, local_derivatives, tangents
+from .differentiate import local_derivatives, tangents
 from .errors import InputError
 from .evaluate import Values
 from .graph import Graph
+from .render_views import NEEDS_GRADIENTS, gradients_for, view_options, wants_folder, write_each_path
 
 
 def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
@@ -50,13 +50,12 @@ def run_render(args: argparse.Namespace) -> int:
         cli.warn_nonfinite(values)
         if args.no_values and args.view == "forward":
             values = None
-    if args.view in ("backward", "both"):
-        if isinstance(values.output, np.ndarray):  # type: ignore[union-attr]
-            raise InputError(f"the {args.view} view needs a scalar output and "
-                             f"{graph.output_name} has shape {values.output.shape}; "  # type: ignore[union-attr]
-                             "choose one with --output or wrap it in sum(...)")
-        grads = backward(graph, values)  # type: ignore[arg-type]
+    folder = wants_folder(args)
+    all_grads = gradients_for(args.view, graph, values)
+    if args.view in NEEDS_GRADIENTS:
+        grads = all_grads
         cli.warn_nonfinite(grads)
+    if args.view in ("backward", "both"):
         if args.edge_labels != "gradient":
             local = local_derivatives(graph, values)  # type: ignore[arg-type]
     elif args.view == "tangent":
@@ -69,10 +68,22 @@ def run_render(args: argparse.Namespace) -> int:
     if args.max_grid < 0:
         raise cli.UsageError(f"--max-grid {args.max_grid}: give 0 or more rows and columns "
                              "(0 draws every array as its shape and range)")
-    dot = to_dot(graph, args.view, values, grads, tans, local,
-                 edge_labels=args.edge_labels, legend=not args.no_legend, rankdir=args.rankdir,
-                 theme=args.theme, label_anonymous=args.label_anonymous, title=args.title,
-                 costs=args.cost, layout=args.layout, max_grid=args.max_grid)
+    options = view_options(args, graph, values, all_grads)
+
+    def draw(path: int | None = None) -> Any:
+        return to_dot(graph, args.view, values, grads, tans, local,
+                      edge_labels=args.edge_labels, legend=not args.no_legend,
+                      rankdir=args.rankdir, theme=args.theme,
+                      label_anonymous=args.label_anonymous, title=args.title,
+                      costs=args.cost, layout=args.layout, max_grid=args.max_grid, path=path,
+                      **options)
+
+    if folder:
+        for written in write_each_path(args, _default_path(args, graph, "x").stem,
+                                       draw, len(options["paths"].paths)):
+            print(written)
+        return cli.EXIT_OK
+    dot = draw()
     if dot.note:
         print(f"note: {dot.note}", file=sys.stderr)
 

@@ -7,18 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from compgraph.gallery import VIEWS, dot_hash, example_dot, examples, stamped_svg, svg_stamp
+from compgraph.gallery import (EXPLAINING, dot_hash, example_dot, examples, stamped_svg,
+                               svg_stamp, views_of)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = examples(ROOT / "examples")
 RENDERS = ROOT / "renders"
-CASES = [(p, v) for p in EXAMPLES for v in VIEWS]
+CASES = [(p, v) for p in EXAMPLES for v in views_of(p)]
 
 
 def test_there_are_examples() -> None:
     stems = {p.stem for p in EXAMPLES}
     assert {"homework-graph", "cs231n-circuit", "sigmoid-neuron", "two-layer-net",
-            "reassignment"} <= stems
+            "reassignment", "deep-sigmoid-chain", "deep-tanh-chain"} <= stems
+    assert set(EXPLAINING) <= stems, "EXPLAINING names an example that is not there"
+    # each explaining view on the homework graph and on a two-layer net (issue 11)
+    for stem in ("homework-graph", "two-layer-net"):
+        assert set(EXPLAINING[stem]) == {"paths", "check", "heatmap"}
 
 
 @pytest.mark.parametrize("path,view", CASES, ids=[f"{p.stem}-{v}" for p, v in CASES])

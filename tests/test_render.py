@@ -15,8 +15,10 @@ import pytest
 
 import compgraph as cg
 from compgraph.errors import GraphvizMissingError, RenderError
-from compgraph.drawing import (FAST_ABOVE_WORK, VIEWS, dot_work, dshape_svg, pipe, render, to_dot,
-                              write_atomic)
+from compgraph.drawing import (BASE_VIEWS, FAST_ABOVE_WORK, VIEWS, dot_work, dshape_svg, pipe,
+                              render, to_dot, write_atomic)
+from compgraph.nodecheck import check_nodes
+from compgraph.pathsum import paths
 from compgraph.drawing.format import format_value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +34,20 @@ def homework():
     return g, values, grads, cg.tangents(g, values, wrt="x"), cg.local_derivatives(g, values)
 
 
+def explaining(homework, view: str) -> dict:
+    """What an explaining view draws, for a graph with an input x."""
+    g, values, grads = homework[:3]
+    if view == "paths":
+        return {"paths": paths(g, values, "x")}
+    if view == "check":
+        return {"check": check_nodes(g, values, grads)}
+    return {}
+
+
 def picture(homework, view: str, **options) -> str:
     g, values, grads, tangents, local = homework
-    return to_dot(g, view, values, grads, tangents, local, **options).source
+    return to_dot(g, view, values, grads, tangents, local, **explaining(homework, view),
+                  **options).source
 
 
 def node_line(source: str, node_id: str) -> str:
@@ -109,7 +122,7 @@ def test_tangent_view(homework) -> None:
 
 def test_views_without_numbers_draw_the_structure() -> None:
     g = cg.parse(HOMEWORK)
-    for view in VIEWS:
+    for view in BASE_VIEWS:
         src = to_dot(g, view).source
         assert "xlabel" not in src and "op8 -> v8_w" in src
 
@@ -273,7 +286,8 @@ def test_escaped_text_renders() -> None:
 @pytest.mark.parametrize("view", VIEWS)
 def test_svg_parses_and_names_every_variable(homework, view: str) -> None:
     g, values, grads, tangents, local = homework
-    svg = pipe(to_dot(g, view, values, grads, tangents, local), "svg").decode("utf-8")
+    svg = pipe(to_dot(g, view, values, grads, tangents, local, **explaining(homework, view)),
+               "svg").decode("utf-8")
     root = ET.fromstring(svg)
     texts = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
     assert {"x", "y", "z", "a", "b", "w"} <= texts
@@ -505,7 +519,7 @@ def test_new_operators_are_labelled_and_render(view: str) -> None:
     values = cg.evaluate(g, NEW_OPS_POINT)
     grads = cg.backward(g, values)
     tans = cg.tangents(g, values, "x")
-    dot = to_dot(g, view, values, grads, tans)
+    dot = to_dot(g, view, values, grads, tans, **explaining((g, values, grads), view))
     labels = {n.op_label for n in g.nodes if n.kind == "op"}
     assert NEW_LABELS <= labels
     texts = {"".join(t.itertext()).strip()

@@ -7,7 +7,7 @@ values, gradients and tangents as arguments and never computes them.
 
 from __future__ import annotations
 
-from .dot import EDGE_LABELS, RANKDIRS, VIEWS, Digraph, to_dot
+from .dot import BASE_VIEWS, EDGE_LABELS, EXPLAINING_VIEWS, RANKDIRS, VIEWS, Digraph, to_dot
 from .dshape import dshape_svg
 from .finish import finish_svg
 from .files import FORMATS, MISSING_DOT, pipe, render, write_atomic
@@ -16,7 +16,7 @@ from .layout import FAST_ABOVE_WORK, LAYOUTS, choose_layout, dot_work
 from .style import THEMES
 
 __all__ = [
-    "Digraph", "EDGE_LABELS", "FAST_ABOVE_WORK", "FORMATS", "LAYOUTS", "MISSING_DOT",
-    "RANKDIRS", "THEMES", "VIEWS", "choose_layout", "dot_work", "dshape_svg", "finish_svg",
-    "format_value", "pipe", "render", "to_dot", "write_atomic",
+    "BASE_VIEWS", "Digraph", "EDGE_LABELS", "EXPLAINING_VIEWS", "FAST_ABOVE_WORK", "FORMATS",
+    "LAYOUTS", "MISSING_DOT", "RANKDIRS", "THEMES", "VIEWS", "choose_layout", "dot_work",
+    "dshape_svg", "finish_svg", "format_value", "pipe", "render", "to_dot", "write_atomic",
 ]

@@ -52,7 +52,10 @@ from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
 from .layout import BEST, Layout, choose_layout, dot_work, fixed_positions, layered_order
 from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
 
-VIEWS = ("forward", "backward", "both", "tangent")
+BASE_VIEWS = ("forward", "backward", "both", "tangent")
+# The views that explain a gradient (views/): each draws a result it is given.
+EXPLAINING_VIEWS = ("paths", "check", "heatmap")
+VIEWS = BASE_VIEWS + EXPLAINING_VIEWS
 EDGE_LABELS = ("gradient", "local", "both")
 DIRECTIONS = ("LR", "RL", "TB", "BT")
 RANKDIRS = ("auto",) + DIRECTIONS
@@ -179,6 +182,8 @@ class _Builder:
     def __init__(self, graph: Graph, view: str, data: _Data, *, edge_labels: str,
                  rankdir: str, theme: Theme, layout: Layout, label_anonymous: bool,
                  costs: frozenset[int], max_grid: int) -> None:
+        from .views import Overlay
+
         self.g = graph
         self.view = view
         self.data = data
@@ -189,6 +194,7 @@ class _Builder:
         self.label_anonymous = label_anonymous
         self.costs = costs
         self.max_grid = max_grid
+        self.overlay: Overlay = Overlay(self)  # the explaining views' restyling (views/)
         self.legend_width: float | None = None  # the legend's widest row, in points
         self.rows: list[int] | None = None  # each graph node's row when wrapped (rows.py)
         self._sizes: dict[str, Any] = {}  # fit.sizes() by rankdir
@@ -297,7 +303,7 @@ class _Builder:
         node = self.g.nodes[i]
         label = self.name(i)
         role = self.role(i)
-        style = self.theme.node[role]
+        style = {**self.theme.node[role], **self.overlay.node(i)}
         value = self.value(i)
         if value is None and node.kind == INPUT:
             value = node.value  # an input's default still tells its shape
@@ -319,7 +325,7 @@ class _Builder:
         shape = mk.cell(mk.Markup("<br/>".join(lines)), port="v", **self.marker(i, "ellipse"),
                         fixedsize="true", width=width, height=height,
                         bgcolor=style["fillcolor"], color=style["color"],
-                        border=self.theme.node_defaults["penwidth"])
+                        border=style.get("penwidth", self.theme.node_defaults["penwidth"]))
         attrs = {"shape": "none", "margin": "0", "class": role,
                  "tooltip": mk.plain(self.tooltip(i, label))}
         table = annotate.around(shape, (width, height), before, after, self.rankdir)
@@ -382,7 +388,11 @@ class _Builder:
 
         The forward view writes scalar values on the wires, so only arrays get their value
         beside the node there; the other views annotate every variable they have numbers for.
+        An explaining view may write others (views/).
         """
+        mine = self.overlay.annotations(i)
+        if mine is not None:
+            return mine
         value = self.value(i)
         before = after = None
         if value is not None and (self.view != "forward" or is_array(value)):
@@ -419,6 +429,7 @@ class _Builder:
         attrs["tooltip"] = mk.plain(record.doc or record.name)
         # The class tells dshape.py which boxes to round, and on which side.
         attrs["class"] = "cost" if cost else f"dshape_{OUTPUT_SIDE[self.rankdir]}"
+        attrs.update(self.overlay.op(i))
         return mk.plain(node.op_label), attrs
 
     # --- edge labels -----------------------------------------------------------------------
@@ -462,6 +473,7 @@ class _Builder:
             attrs.update(self.theme.edge["const"])
             if self.view == "backward":
                 attrs["dir"] = "none"
+            attrs.update(self.overlay.operand_edge(i, k))
             return attrs
         val = self.value(j)
         lines: list[tuple[str, Any, str]] = []
@@ -487,6 +499,7 @@ class _Builder:
                 lines.append(("value", val, "value"))
             lines += self.gradient_lines(i, k)
         attrs.update(self.edge_label(lines))
+        attrs.update(self.overlay.operand_edge(i, k))
         return attrs
 
     def gradient_lines(self, i: int, k: int) -> list[tuple[str, Any, str]]:
@@ -556,6 +569,7 @@ class _Builder:
         if self.view != "forward":
             label = {k: v for k, v in label.items() if k == "tooltip"}
         attrs.update(label)
+        attrs.update(self.overlay.result_edge(i))
         return attrs
 
     # --- the whole picture -----------------------------------------------------------------
@@ -787,7 +801,9 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
            tangents: Any = None, local: Mapping[tuple[int, int], Any] | None = None, *,
            edge_labels: str = "gradient", legend: bool = True, rankdir: str = "auto",
            theme: str = "light", label_anonymous: bool = False, title: str | None = None,
-           costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4) -> Digraph:
+           costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4,
+           paths: Any = None, path: int | None = None, check: Any = None,
+           nonfinite: Any = None) -> Digraph:
     """The picture of ``graph`` in ``view`` as a ``graphviz.Digraph`` (no binary needed).
 
     ``values`` (``compgraph.evaluate``), ``grads`` (``compgraph.backward``), ``tangents``
@@ -801,6 +817,11 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     beside their nodes as grids of numbers; larger arrays as their shape and range.
     ``rankdir`` is ``auto`` (left to right, or top-down when that shows the graph larger on
     a 16:9 slide) or one of LR, RL, TB, BT.
+
+    The explaining views draw what they are given: ``paths`` the result of
+    ``compgraph.paths`` (``path=k``: path ``k`` alone), ``check`` that of
+    ``compgraph.check_nodes``, ``heatmap`` the gradients; ``nonfinite``
+    (``compgraph.find_nonfinite``) marks where a NaN was born, on any view.
 
     >>> from compgraph.graph import GraphBuilder
     >>> b = GraphBuilder()
@@ -828,11 +849,15 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
         wrt = getattr(tangents, "wrt", None)
         if wrt is not None:
             title = f"forward mode: tangents ∂ · / ∂{wrt}"
-    builder = _Builder(graph, view, data, edge_labels=edge_labels,
+    from .views import base_view, overlay_for
+
+    builder = _Builder(graph, base_view(view), data, edge_labels=edge_labels,
                        rankdir="LR" if rankdir == "auto" else rankdir,
                        theme=get_theme(theme), layout=BEST,
                        label_anonymous=label_anonymous, costs=_cost_nodes(graph, costs),
                        max_grid=max_grid)
+    builder.overlay = overlay_for(view, builder, paths=paths, path=path, check=check,
+                                  nonfinite=nonfinite)
     work = builder.dot_work()
     builder.layout = choose_layout(work, layout)
     if rankdir == "auto" and not builder.layout.positioned:

@@ -76,26 +76,27 @@ def _entries(b: "_Builder") -> list[tuple[Sample, str]]:
     if b.costs:
         entries.append((_sample(b, "cost", "C", "cost"), "cost"))
     if any(n.kind == "const" for n in g.nodes):
-        entries.append((_word("2", b.colors["text"]), "constant"))
+        entries.append((word("2", b.colors["text"]), "constant"))
     c = b.colors
     if b.data.values is not None:
-        entries.append((_word("7", c["value"]),
+        entries.append((word("7", c["value"]),
                         "value" if b.view != "forward" else "value on the wire"))
     if b.view in ("backward", "both") and b.data.adjoints is not None:
-        entries.append((_word("60", c["gradient"]), "gradient (Σ of edges)"))
+        entries.append((word("60", c["gradient"]), "gradient (Σ of edges)"))
         if b.edge_labels in ("local", "both") and b.data.local:
             local = b.edge_labels == "local"
-            entries.append((_word("∂ 4" if local else "8 × 4", c["local"]),
+            entries.append((word("∂ 4" if local else "8 × 4", c["local"]),
                             "local derivative" if local else "upstream × local"))
     elif b.view == "tangent" and b.data.tangents is not None:
-        entries.append((_word("3", c["tangent"]), "tangent (forward mode)"))
+        entries.append((word("3", c["tangent"]), "tangent (forward mode)"))
     if b.view == "backward":
         # U+2190 and the en dash are in Helvetica's metric twins (Liberation Sans, Arial).
-        entries.append((_word("←– –", c["gradient"]), "gradient flow"))
-    return entries
+        entries.append((word("←– –", c["gradient"]), "gradient flow"))
+    return b.overlay.key(entries)
 
 
-def _word(text: str, color: str) -> Sample:
+def word(text: str, color: str) -> Sample:
+    """A sample of text in a colour (a number, an arrow), as wide as the samples of shapes."""
     width = max(_SAMPLE_WIDTH, math.ceil(text_width(text, FONT)))
     return mk.cell(mk.font(text, color=color, size=FONT), width=width), width
 
@@ -138,14 +139,17 @@ def _entry_width(sample: Sample, words: str) -> float:
 
 
 def caption(b: "_Builder", title: str | None, legend: bool) -> dict[str, str]:
-    """Graph attributes for the title (top) and the legend (under the title, or at the
-    bottom when there is no title); none when there is neither."""
+    """Graph attributes for the title (top), an explaining view's caption (the paths and
+    their products, a colour bar: part of the picture's data, so shown without the legend
+    too) and the legend (under them, or at the bottom when there is neither)."""
     rows: list[list[mk.Markup]] = []
     if title:
         rows.append([mk.cell(mk.font(title, size=TITLE_FONT, color=b.colors["text"]))])
+    rows += [[mk.cell(row)] for row in b.overlay.caption()]
+    top = bool(rows)
     if legend:
         rows.append([mk.cell(legend_table(b, b.legend_width))])
     if not rows:
         return {}
     return {"label": mk.label(mk.table(rows, cellspacing=4)),
-            "labelloc": "t" if title else "b", "labeljust": "c"}
+            "labelloc": "t" if top else "b", "labeljust": "c"}

@@ -1,0 +1,150 @@
+"""The ``heatmap`` view: nodes and edges coloured by the size of their gradient, on a log scale.
+
+Vanishing and exploding gradients are a matter of orders of magnitude, so the colour is
+taken from log10 |gradient| between the decades just below the smallest and just above
+the largest non-zero magnitude in the picture, through viridis (perceptually even, and
+readable by colour-blind viewers): dark for small, bright for large. A variable's fill
+shows its total gradient; an edge shows what it carries (its contribution). For an array
+the magnitude is its largest |entry|. A gradient of exactly zero is grey, outside the
+scale; a non-finite one is left to the NaN marker. A colour bar under the title gives the
+scale. Built on the backward view, so the numbers are written as there.
+
+>>> viridis(0.0), viridis(1.0), viridis(0.5)
+('#440154', '#fde725', '#21918c')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import markup as mk
+from ..format import format_number
+from ..style import SANS
+from . import Attrs, Overlay, without
+
+# Viridis at nine evenly spaced points (matplotlib's table); colours between are mixed.
+_VIRIDIS = ("#440154", "#472c7a", "#3b518b", "#2c718e", "#21918c", "#27ad81", "#5cc863",
+            "#aadc32", "#fde725")
+ZERO = "#d0d0d0"
+BAR_CELLS = 9          # colour cells in the bar, at least
+BAR_WIDTH = 198        # points: the bar's width, about
+BAR_CELL = 22          # points: the width of the zero swatch
+MAX_TICKS = 6          # decade labels under the bar, at most
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+def viridis(t: float) -> str:
+    """The colour at ``t`` in [0, 1] (clipped), as ``#rrggbb``."""
+    t = min(1.0, max(0.0, t)) * (len(_VIRIDIS) - 1)
+    k = min(int(t), len(_VIRIDIS) - 2)
+    f = t - k
+    a, b = _rgb(_VIRIDIS[k]), _rgb(_VIRIDIS[k + 1])
+    mixed = (round(x + (y - x) * f) for x, y in zip(a, b))
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def _dark(hex_colour: str) -> bool:
+    r, g, b = _rgb(hex_colour)
+    return 0.299 * r + 0.587 * g + 0.114 * b < 140
+
+
+def magnitude(v: Any) -> float | None:
+    """|v|, the largest |entry| of an array; ``None`` when not finite (the NaN marker's)."""
+    if v is None:
+        return None
+    m = float(np.max(np.abs(v))) if isinstance(v, np.ndarray) else abs(float(v))
+    return m if math.isfinite(m) else None
+
+
+class Scale:
+    """log10 magnitudes mapped to [0, 1] between whole decades."""
+
+    def __init__(self, magnitudes: list[float]) -> None:
+        positive = [m for m in magnitudes if m > 0]
+        if positive:
+            self.lo = math.floor(math.log10(min(positive)))
+            self.hi = math.ceil(math.log10(max(positive)))
+        else:
+            self.lo, self.hi = 0, 1
+        if self.hi <= self.lo:
+            self.hi = self.lo + 1
+        self.zero = any(m == 0 for m in magnitudes)
+
+    def colour(self, m: float) -> str:
+        if m == 0:
+            return ZERO
+        return viridis((math.log10(m) - self.lo) / (self.hi - self.lo))
+
+
+class Heatmap(Overlay):
+    base = "backward"
+
+    def __init__(self, b: Any) -> None:
+        super().__init__(b)
+        found = [magnitude(b.adjoint(n.id)) for n in b.g.nodes if n.kind != "const"]
+        for n in b.g.nodes:
+            found += [magnitude(b.contribution(n.id, k)) for k in range(len(n.operands))]
+        self.scale = Scale([m for m in found if m is not None])
+
+    def _fill(self, v: Any) -> Attrs:
+        m = magnitude(v)
+        if m is None:
+            return {}
+        colour = self.scale.colour(m)
+        return {"style": "filled", "fillcolor": colour,
+                "fontcolor": "white" if _dark(colour) else "black"}
+
+    def node(self, i: int) -> Attrs:
+        return self._fill(self.b.adjoint(i))
+
+    def _edge(self, v: Any) -> Attrs:
+        m = magnitude(v)
+        if m is None:
+            return {}
+        if m == 0:
+            return {"color": ZERO, "style": "dotted"}
+        return {"color": self.scale.colour(m), "style": "solid", "penwidth": "3"}
+
+    def operand_edge(self, i: int, k: int) -> Attrs:
+        return self._edge(self.b.contribution(i, k))
+
+    def result_edge(self, i: int) -> Attrs:
+        return self._edge(self.b.adjoint(i))
+
+    def key(self, entries: list) -> list:
+        return without(entries, "gradient flow")  # the edges are solid here
+
+    def caption(self) -> list[mk.Markup]:
+        return [colour_bar(self.scale, self.b.g.output_name, self.b.colors["text"])]
+
+
+def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
+    """``|∂w/∂·|`` and the colour cells from 10^lo to 10^hi, a decade's bound under the
+    start of its cells (every few decades when there are many) and the top one at the end."""
+    size = 10
+    decades = scale.hi - scale.lo
+    sub = max(1, BAR_CELLS // decades)     # cells a decade
+    every = max(1, math.ceil(decades / (MAX_TICKS - 1)))
+    n = decades * sub
+    width = max(4, BAR_WIDTH // n)
+    colours = [mk.cell(bgcolor=viridis((k + 0.5) / n), width=width, height=12) for k in range(n)]
+    labels = []
+    for d in range(decades):
+        shown = d % every == 0
+        tick = format_number(10.0 ** (scale.lo + d)) if shown else ""
+        labels.append(mk.cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
+                           colspan=sub, align="left"))
+    top = mk.font(format_number(10.0 ** scale.hi), face=SANS, size=size, color=text)
+    bar = mk.table([colours + [mk.cell(top, rowspan=2, valign="top", align="left")], labels])
+    parts = [mk.cell(mk.font(f"|∂{output}/∂·|, log scale", face=SANS, size=10, color=text)),
+             mk.cell(bar)]
+    if scale.zero:
+        parts += [mk.cell(width=8), mk.cell(bgcolor=ZERO, width=BAR_CELL, height=12),
+                  mk.cell(mk.font(" 0", face=SANS, size=size, color=text))]
+    return mk.table([parts], cellspacing=4)
