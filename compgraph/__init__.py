@@ -7,7 +7,7 @@
 >>> values.output, grads["x"], grads["y"], grads["z"]
 (224.0, 292.0, 120.0, 60.0)
 >>> [p.product for p in cg.paths(g, values, wrt="x").paths]
-[84.0, 84.0, 49.0, 49.0, 12.0, 7.0, 7.0]
+[84.0, 84.0, 12.0, 49.0, 49.0, 7.0, 7.0]
 """
 
 from __future__ import annotations

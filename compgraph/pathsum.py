@@ -2,8 +2,10 @@
 derivatives along it, their product, and the total, which is the gradient.
 
 Paths are counted at edge granularity: ``x + x`` joins ``x`` to the sum by two edges, so a
-path through it is two paths. They are listed in the order backprop expands the chain
-rule: from the output, each operand in turn (operand 0 first), down to the chosen node.
+path through it is two paths. They are grouped by the operation the chosen node enters
+first (in program order: for x in the homework graph, the paths through ``x*y`` come
+before those through ``x + x``), and within a group listed in the order backprop expands
+the chain rule: from the output, each operand in turn (operand 0 first).
 Each path's ``nodes`` run from the chosen node to the output, and ``factors[k]`` is the
 local derivative ∂nodes[k+1]/∂nodes[k] on the edge between them.
 
@@ -22,7 +24,7 @@ listing refuses above ``max_paths`` with the count in the message.
 >>> g = parse("a = x*y + z, b = a*(x + x), w = a*b + b")
 >>> result = paths(g, evaluate(g, x=2, y=3, z=1), wrt="x")
 >>> [p.product for p in result.paths], result.total
-([84.0, 84.0, 49.0, 49.0, 12.0, 7.0, 7.0], 292.0)
+([84.0, 84.0, 12.0, 49.0, 49.0, 7.0, 7.0], 292.0)
 >>> result.titles(result.paths[0]), result.paths[0].factors
 (['x', 'x*y', 'a', 'a*b', 'w'], (3.0, 1.0, 28.0, 1.0))
 """
@@ -128,6 +130,8 @@ def paths(graph: Graph, values: Values, wrt: str, output: str | None = None, *,
             f"{max_paths:,}; raise it with --max-paths (max_paths=...) or ask about a node "
             f"closer to the output", count=n, limit=max_paths)
     found = _enumerate(graph, vals, source, target)
+    # A stable sort: by the first operation each path enters, backprop's order within.
+    found.sort(key=lambda p: p.edges[0][0] if p.edges else -1)
     total = _zero_like(vals[source])
     for p in found:
         total = total + p.product

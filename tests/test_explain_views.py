@@ -168,9 +168,9 @@ def test_paths_view_colours_each_path_and_lists_the_products() -> None:
 def test_one_path_alone_and_too_many_for_one_picture() -> None:
     g, values, grads = example("homework-graph")
     result = paths(g, values, "x")
-    src = to_dot(g, "paths", values, grads, paths=result, path=2).source
-    assert "path 3 of 7 from x to w" in src and "49 of Σ = 292" in src
-    assert PALETTE[2] in src and PALETTE[0] not in src
+    src = to_dot(g, "paths", values, grads, paths=result, path=4).source
+    assert "path 5 of 7 from x to w" in src and "49 of Σ = 292" in src
+    assert PALETTE[4] in src and PALETTE[0] not in src
     with pytest.raises(RenderError, match="no path 8"):
         to_dot(g, "paths", values, paths=result, path=7)
     wide = cg.parse("h = x + x\nh = h + h\nh = h + h\nh = h + h")  # 16 paths
