@@ -19,7 +19,7 @@ import numpy as np
 
 from .cli_input import (UsageError, check_argv_text, check_point, parse_at, read_inputs,
                         read_program)
-from .differentiate import backward, gradient_check, jacobian
+from .differentiate import backward, check_wrt, gradient_check, jacobian
 from .errors import (CompgraphError, EvaluationError, InputError, OutputPathError, ParseError,
                      RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
@@ -99,11 +99,16 @@ def _short(x: float) -> str:
 # --- commands ----------------------------------------------------------------------------
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    graph, values = load(args)
+    graph = load_graph(args)
+    wrt = None
+    if args.wrt is not None:
+        wrt, _ = check_wrt(graph, [n.strip() for n in args.wrt.split(",") if n.strip()],
+                           "--wrt")
+    values = evaluate_at(args, graph)
     warn_nonfinite(values)
     grads = None
     if not isinstance(values.output, np.ndarray):
-        grads = backward(graph, values)
+        grads = backward(graph, values, wrt=wrt)
         warn_nonfinite(grads)
     elif not args.json or args.check:
         what = "gradients and the numeric check need" if args.check else "gradients need"
@@ -117,6 +122,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "values": {k: to_json(v) for k, v in values.items()},
             "gradients": None if grads is None else {k: to_json(v) for k, v in grads.items()},
         }
+        if wrt is not None:
+            doc["wrt"] = list(wrt)
         if args.check:
             doc["check"] = None if check is None else {
                 name: {"numeric": to_json(c["numeric"]),
@@ -130,7 +137,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows = [("name", "value", "gradient", "numeric" if check else "", "check" if check else "")]
     for name in values:
         c = check.get(name) if check and graph.latest[name] in graph.inputs else None
-        rows.append((name, fmt(values[name]), fmt(grads[name]) if grads else "",
+        rows.append((name, fmt(values[name]), fmt(grads[name]) if grads and name in grads else "",
                      fmt(c["numeric"]) if c else "", c["verdict"] if c else ""))
     print(f"{graph.output_name} = {fmt(values.output)}")
     _table(rows)
@@ -236,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
                    help="compare each gradient with central differences")
+    p.add_argument("--wrt", metavar="NAME,...",
+                   help="compute only these gradients (e.g. W1,b1): the others are not "
+                        "computed, and the gradients shown are these and those of the "
+                        "variables between them and the output")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("jacobian", help="print d(output)/d(variable) for any shapes")

@@ -23,13 +23,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from .errors import EvaluationError, InputError
-from .evaluate import (Values, as_value, describe_node, evaluate, is_finite, kind_of_nonfinite,
-                       require, same_nodes)
+from .errors import EvaluationError, InputError, NotComputedError
+from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
+                       forward_plan, is_finite, kind_of_nonfinite, require, same_nodes)
 from .graph import INPUT, OP, Graph
 from .ops import OPS
 
@@ -129,17 +129,30 @@ class _PerNode(Mapping):
 
 class Gradients(_PerNode):
     """Reverse mode: ``adjoints[i]`` is d(output)/d(node i); ``edges[(i, k)]`` is what the
-    edge into operand ``k`` of node ``i`` carries back (already in the operand's shape)."""
+    edge into operand ``k`` of node ``i`` carries back (already in the operand's shape).
+
+    ``wrt`` is ``None`` when every gradient was computed, else the names that
+    ``backward(..., wrt=...)`` was asked for. Then only those and the variables on the
+    paths between them and the output have a gradient: those are the names this mapping
+    holds, and any other raises :class:`~compgraph.errors.NotComputedError` naming ``wrt``
+    (never a silent zero: the gradient was not computed, it is not known to be zero).
+    """
+
+    wrt: tuple[str, ...] | None = None
+    # Per node, whether its adjoint was computed (``None``: all were). A computed node
+    # whose adjoint is None received nothing: its gradient is zero.
+    computed: bytearray | None = None
 
     def _compute_edges(self) -> dict[tuple[int, int], Value]:
         # The sweep does not keep them: the rules are pure, so the same computation from
         # the final adjoints gives the same numbers, and only pictures ever ask.
         edges: dict[tuple[int, int], Value] = {}
         graph, values, adjoints = self.graph, self.values, self.nodes
+        needs = self.computed if self.computed is not None else computed_from(graph, None)
         nodes = graph.nodes
         for i in range(len(nodes) - 1, -1, -1):  # newest node first, as the sweep went
             if adjoints[i] is not None and nodes[i].kind == OP:
-                for k, c in enumerate(_edge_contributions(graph, values, adjoints, i)):
+                for k, c in enumerate(_edge_contributions(graph, values, adjoints, i, needs)):
                     if c is not None:
                         edges[(i, k)] = c
         return edges
@@ -147,6 +160,37 @@ class Gradients(_PerNode):
     @property
     def adjoints(self) -> tuple[Value, ...]:
         return self.nodes
+
+    def of(self, i: int) -> Value:
+        """Node ``i``'s gradient, zeros of its shape where nothing reached it; a
+        :class:`~compgraph.errors.NotComputedError` when ``wrt`` left it out."""
+        if self.computed is not None and not self.computed[i]:
+            raise self._not_computed(self.graph.labels[i] or f"node {i}")
+        return super().of(i)
+
+    def __getitem__(self, name: str) -> Value:
+        i = self.graph.node(name).id
+        if self.computed is not None and not self.computed[i]:
+            raise self._not_computed(name)
+        return super().of(i)
+
+    def __iter__(self) -> Iterator[str]:
+        if self.computed is None:
+            return iter(self.graph.latest)
+        computed = self.computed
+        return iter([name for name, i in self.graph.latest.items() if computed[i]])
+
+    def __len__(self) -> int:
+        if self.computed is None:
+            return len(self.graph.latest)
+        return sum(1 for _ in self)
+
+    def _not_computed(self, name: str) -> NotComputedError:
+        asked = ", ".join(self.wrt or ())
+        return NotComputedError(
+            f"the gradient of {name} was not computed: reverse mode was asked for wrt "
+            f"{asked} only (those and the variables between them and "
+            f"{self.graph.output_name}); add {name} to wrt to have it")
 
     def fits(self, graph: Graph) -> bool:
         # Adjoints are derivatives of one output: another output is another answer.
@@ -194,45 +238,101 @@ _GENERIC, _ADD, _SUB, _MUL, _NEG, _RELU = range(6)
 _FLOAT_CODES = {"add": _ADD, "sub": _SUB, "mul": _MUL, "neg": _NEG, "relu": _RELU}
 
 
-def _backward_plan(graph: Graph) -> tuple[list, ...]:
-    """The operations newest first, as parallel lists (node, code, a, b, needs a, needs b),
-    ``b = -1`` unless the operation has two operands. Lists rather than a record per
-    operation, so that compiling a large graph does not wake the cyclic collector."""
-    plan = graph.memo.get("backward")
+def check_wrt(graph: Graph, wrt: str | Sequence[str] | None, what: str = "wrt"
+              ) -> tuple[tuple[str, ...] | None, tuple[int, ...] | None]:
+    """``wrt`` checked: the names, and their nodes in increasing order (``None``: all).
+    Raises :class:`InputError` for an empty list, a name given twice or one the program
+    does not have (with the nearest name); ``what`` is how the message calls ``wrt``.
+
+    >>> from compgraph.parser import parse
+    >>> check_wrt(parse("s = w*x, L = s*s"), ["w", "s"])
+    (('w', 's'), (0, 2))
+    """
+    if wrt is None:
+        return None, None
+    names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    if not names:
+        raise InputError(f"{what} is empty: name the variables whose gradients you need, "
+                         f"e.g. {what}{'=' if what == 'wrt' else ' '}"
+                         f"{_example(graph.input_names[:2], what == 'wrt')}")
+    for k, name in enumerate(names):
+        if not isinstance(name, str):
+            raise InputError(f"{what} names variables by their names, not {name!r}")
+        if name not in graph.latest:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(graph.latest), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InputError(f"cannot differentiate with respect to {name!r}: the program has "
+                             f"no variable of that name{hint}; its variables are: "
+                             f"{', '.join(graph.latest)}")
+        if name in names[:k]:
+            raise InputError(f"{what} names {name} twice: {', '.join(names)}")
+    return names, tuple(sorted(graph.latest[name] for name in names))
+
+
+def _example(names: Sequence[str], as_list: bool) -> str:
+    return f"[{', '.join(map(repr, names))}]" if as_list else ",".join(names)
+
+
+def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[list, ...]:
+    """The operations newest first, as parallel lists (node, code, a, b, needs a, needs b):
+    the forward plan's lists read backwards, and whether each operand's adjoint is wanted
+    (it is one of the nodes ``ids`` or computed from one; ``None``: from any input)."""
+    key = ("backward", ids)
+    plan = graph.memo.get(key)
     if plan is None:
-        needs = graph.depends_on_input
-        ids: list[int] = []
-        codes: list[int] = []
-        first: list[int] = []
-        second: list[int] = []
-        needs_first: list[bool] = []
-        needs_second: list[bool] = []
-        for node in reversed(graph.nodes):
-            if node.kind != OP:
-                continue
-            ops = node.operands
-            a = ops[0] if ops else -1
-            b = ops[1] if len(ops) == 2 else -1
-            ids.append(node.id)
-            codes.append(_FLOAT_CODES.get(node.op, _GENERIC) if len(ops) <= 2 else _GENERIC)  # type: ignore[arg-type]
-            first.append(a)
-            second.append(b)
-            needs_first.append(a >= 0 and needs[a])
-            needs_second.append(b >= 0 and needs[b])
-        plan = graph.memo["backward"] = (ids, codes, first, second, needs_first, needs_second)
+        forward = forward_plan(graph)
+        # one more byte, 0: an operand -1 (none) reads it
+        needs = computed_from(graph, ids) + b"\x00"
+        codes = {name: _FLOAT_CODES.get(name, _GENERIC) for name in set(forward.names)}
+        first = forward.a[::-1]
+        second = forward.b[::-1]
+        if -2 in second:  # an operation on more than two operands: first holds the tuple
+            needs_first = [needs[a] if type(a) is int else 0 for a in first]
+            needs_second = [needs[b] if b >= 0 else 0 for b in second]
+        else:
+            needs_first = list(map(needs.__getitem__, first))
+            needs_second = list(map(needs.__getitem__, second))
+        plan = graph.memo[key] = (forward.ids[::-1], list(map(codes.__getitem__, reversed(
+            forward.names))), first, second, needs_first, needs_second)
     return plan
 
 
-def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
+def backward(graph: Graph, values: Values, seed: Value = None, *,
+             wrt: str | Sequence[str] | None = None) -> Gradients:
     """Reverse mode from the output, seeded with 1 (or ``seed``, shaped like the output).
 
+    ``wrt`` names the variables whose gradients you want (inputs, or any named variable;
+    default: every input). Adjoints are then computed only on the paths from those to the
+    output: data inputs, and whatever is computed from them alone, cost nothing. The
+    result holds the names asked for and the variables on those paths; asking it for
+    another raises :class:`~compgraph.errors.NotComputedError`, which names ``wrt``.
+
     Raises :class:`EvaluationError` when the output is not a scalar and no seed is given,
-    and :class:`InputError` when ``values`` were not computed on ``graph``.
+    and :class:`InputError` when ``values`` were not computed on ``graph`` or ``wrt``
+    names something the program does not have.
+
+    >>> from compgraph.parser import parse
+    >>> from compgraph.evaluate import evaluate
+    >>> g = parse("s = w*x + b, L = s**2")
+    >>> grads = backward(g, evaluate(g, w=2, x=3, b=1), wrt=["w"])
+    >>> dict(grads)
+    {'w': 42.0, 's': 14.0, 'L': 1.0}
+    >>> grads["x"]
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.NotComputedError: the gradient of x was not computed: reverse mode was asked for wrt w only (those and the variables between them and L); add x to wrt to have it
     """
     require(graph, values, Values, "backward", _EVALUATE)
+    names, ids = check_wrt(graph, wrt)
     nodes = graph.nodes
     vals = values.nodes
+    if isinstance(vals, Recomputed):
+        # Values not kept are never read by the rules that run (see takeover_plan).
+        vals = vals.stand_ins
     out = graph.output
+    ones = None
     if seed is None:
         if isinstance(vals[out], np.ndarray):
             raise EvaluationError(
@@ -245,18 +345,28 @@ def backward(graph: Graph, values: Values, seed: Value = None) -> Gradients:
         # passes g along (x + y): handed on read-only, so no one writes through to it.
         seed = seed.view()
         seed.flags.writeable = False
-    plan = _backward_plan(graph)
+        ones = seed if _all_ones(seed) else None
+    elif type(seed) is float and seed == 1.0 and type(vals[out]) is np.ndarray:
+        # Every point of a batch seeded with 1: ones of the output's shape that take no
+        # memory (read-only, as any adjoint the sweep did not make).
+        seed = ones = np.broadcast_to(_ONE, vals[out].shape)
+    plan = _backward_plan(graph, ids)
+    needs = computed_from(graph, ids)
     adj: list[Value] = [None] * len(nodes)
     adj[out] = seed
     with np.errstate(all="ignore"):
         if getattr(values, "all_floats", False) and type(seed) is float:
-            _float_sweep(graph, plan, vals, adj)
+            _float_sweep(graph, plan, vals, adj, needs)
         else:
-            _general_sweep(graph, plan[0], vals, adj, seed if _all_ones(seed) else None)
-    return Gradients(graph, values, tuple(adj))
+            _general_sweep(graph, plan[0], vals, adj, needs, ones)
+    grads = Gradients(graph, values, tuple(adj))
+    if names is not None:
+        grads.wrt, grads.computed = names, needs
+    return grads
 
 
 _NO_PARAMS: dict[str, Any] = {}  # never written
+_ONE = np.float64(1.0)
 
 
 def _all_ones(seed: Value) -> bool:
@@ -266,7 +376,7 @@ def _all_ones(seed: Value) -> bool:
 
 
 def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
-                 adj: list[Value]) -> None:
+                 adj: list[Value], needs: bytes) -> None:
     """Reverse sweep when every value is a Python float: common rules inline."""
     for i, code, a, b, na, nb in zip(*plan):
         g = adj[i]
@@ -295,11 +405,11 @@ def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
                 p = adj[a]
                 adj[a] = c if p is None else p + c
         else:
-            _general_node(graph, i, g, vals, adj, None)
+            _general_node(graph, i, g, vals, adj, needs, None)
 
 
 def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
-                   adj: list[Value], ones: Value = None) -> None:
+                   adj: list[Value], needs: bytes, ones: Value = None) -> None:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
     Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
@@ -319,7 +429,7 @@ def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
             continue
         # From here on g may be shared with edges and other adjoints: never written again.
         owned.discard(id(g))
-        _general_node(graph, i, g, vals, adj, owned, ones)
+        _general_node(graph, i, g, vals, adj, needs, owned, ones)
 
 
 def _times_one(d: Value, g: Value) -> bool:
@@ -331,7 +441,7 @@ def _times_one(d: Value, g: Value) -> bool:
 
 
 def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: list[Value],
-                  owned: set[int] | None, ones: Value = None) -> None:
+                  needs: bytes, owned: set[int] | None, ones: Value = None) -> None:
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to)."""
     node = graph.nodes[i]
@@ -342,7 +452,6 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
     # local derivative: a pass over the batch (and a new array) saved.
     partials = op.partials if g is ones or (type(g) is float and g == 1.0) else None
-    needs = graph.depends_on_input
     outv = vals[i]
     args = tuple(vals[j] for j in operands)
     kw = node.kwargs if node.params else _NO_PARAMS
@@ -398,12 +507,11 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
 
 
 def _edge_contributions(graph: Graph, values: Values, adjoints: tuple[Value, ...],
-                        i: int) -> tuple[Value, ...]:
+                        i: int, needs: bytes) -> tuple[Value, ...]:
     """What each edge into node ``i`` carried in the reverse sweep (the same computation)."""
     node = graph.nodes[i]
     rules = OPS[node.op].vjp  # type: ignore[index]
     vals = values.nodes
-    needs = graph.depends_on_input
     g, outv = adjoints[i], vals[i]
     args = tuple(vals[j] for j in node.operands)
     kw = node.kwargs
@@ -704,6 +812,7 @@ def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
     function jumps), else ``"ok"`` within ``CHECK_TOLERANCE`` plus rounding noise, else
     ``"mismatch"``. In an array a mismatch outweighs a kink, a kink an ok. Gradient and
     numeric both NaN (or the same infinity) count as agreeing. Needs a scalar output.
+    Given ``grads`` computed with ``wrt``, only the inputs among those are checked.
 
     >>> from compgraph.parser import parse
     >>> g = parse("y = relu(x) + sin(z)")
@@ -719,6 +828,8 @@ def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
     f0 = float(values.output)
     report: dict[str, dict[str, Any]] = {}
     for name, i in zip(graph.input_names, graph.inputs):
+        if grads.computed is not None and not grads.computed[i]:
+            continue  # not asked for (backward's wrt): nothing to check
         shape = np.shape(base[name])
         flat = np.array(base[name], dtype=float).ravel()
         analytic = np.broadcast_to(np.asarray(grads.of(i), dtype=float), shape).ravel()

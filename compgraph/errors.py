@@ -75,6 +75,15 @@ class PathLimitError(InputError):
         self.limit = limit
 
 
+class NotComputedError(CompgraphError, KeyError):
+    """A gradient that reverse mode was not asked for: ``backward(..., wrt=[...])`` computes
+    only the variables named and those between them and the output. Also a ``KeyError``,
+    so that ``name in grads`` and ``grads.get(name)`` answer as for any mapping."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class EvaluationError(LocatedError, ValueError):
     """Evaluating or differentiating a graph failed (shapes that do not fit, a non-scalar output)."""
 

@@ -12,13 +12,16 @@ import math
 import operator
 import warnings
 from functools import partial
-from collections.abc import Mapping
+from itertools import compress
+from operator import attrgetter, itemgetter
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from .errors import EvaluationError, InputError, ShapeWarning, excerpt
-from .graph import INPUT, OP, Graph, Node
+from .graph import OP, Graph, Node
 from .ops import OPS, OperandError
 
 Value = Any
@@ -126,6 +129,20 @@ def point(graph: Graph, inputs: Mapping[str, Any] | None = None, /, **kw: Any) -
     return out
 
 
+def _first_nonfinite_kept(nodes: Recomputed) -> int | None:
+    """The first non-finite value where some were not kept. A value taken over carries a
+    non-finite number on into the value kept at the end of its chain (the users are
+    operators that do), so only those whose chain ends at or after the first non-finite
+    value kept are computed again to look."""
+    taken, stand_ins = nodes.taken, nodes.stand_ins
+    first = next((i for i, v in enumerate(stand_ins) if i not in taken and not is_finite(v)),
+                 None)
+    if first is None:
+        return None
+    return next((t for t in sorted(taken) if t < first and nodes.chain_end(t) >= first
+                 and not is_finite(nodes[t])), first)
+
+
 class Values(Mapping):
     """The value of every node. Indexing by name gives the newest version of that name.
 
@@ -150,8 +167,10 @@ class Values(Mapping):
             pass
         nodes = self.nodes
         found: int | None = None
+        if isinstance(nodes, Recomputed):
+            found = _first_nonfinite_kept(nodes)
         # A float sum is finite only if every term is (inf, -inf and nan all propagate).
-        if not (self.all_floats and math.isfinite(sum(nodes))):
+        elif not (self.all_floats and math.isfinite(sum(nodes))):
             found = next((i for i, v in enumerate(nodes) if not is_finite(v)), None)
         self._nonfinite = found
         return found
@@ -271,7 +290,8 @@ class ForwardPlan(NamedTuple):
     parallel lists (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
     op, or -2 when ``a`` is the tuple of all operand ids. Parallel lists rather than a
     record per operation: a quarter of a million small tuples would wake the cyclic
-    collector, which would then walk the whole graph several times."""
+    collector, which would then walk the whole graph several times. Reverse mode reads
+    the same lists backwards (``compgraph.differentiate``)."""
 
     template: list[Value]                 # constants at their ids, None elsewhere
     inputs: tuple[tuple[int, str], ...]   # (node id, name)
@@ -282,6 +302,7 @@ class ForwardPlan(NamedTuple):
     b: list[int]
     consts_are_floats: bool
     checks: list[int]                     # _SAME_SHAPES, _BROADCASTS or 0, per operation
+    names: list[str]                      # the operator of each operation
 
 
 # Shape checks on array values (design: never a silent wrong answer): a cost's prediction
@@ -299,45 +320,216 @@ def forward_plan(graph: Graph) -> ForwardPlan:
 
 
 def _compile_forward(graph: Graph) -> ForwardPlan:
-    template: list[Value] = [None] * len(graph.nodes)
-    inputs: list[tuple[int, str]] = []
-    ids: list[int] = []
-    forwards: list[Any] = []
-    float_forwards: list[Any] = []
-    first: list[Any] = []
-    second: list[int] = []
-    checks: list[int] = []
-    consts_are_floats = True
-    fast = FLOAT_FORWARDS
-    for node in graph.nodes:
-        kind = node.kind
-        if kind == OP:
-            ops = node.operands
-            if len(ops) == 2:
-                first.append(ops[0])
-                second.append(ops[1])
-            elif len(ops) == 1:
-                first.append(ops[0])
-                second.append(-1)
-            else:
-                first.append(ops)
-                second.append(-2)
-            ids.append(node.id)
-            record = OPS[node.op]  # type: ignore[index]
-            forward = record.forward
-            if node.params:
-                forward = partial(forward, **node.kwargs)
-            forwards.append(forward)
-            checks.append(_SAME_SHAPES if record.cost and len(ops) == 2 else
-                          _BROADCASTS if record.broadcasts and len(ops) == 2 else 0)
-            float_forwards.append(fast.get(node.op, forward))  # type: ignore[arg-type]
-        elif kind == INPUT:
-            inputs.append((node.id, node.name))  # type: ignore[arg-type]
+    # A one-shot command pays for this on every run, so each list is made by one C-level
+    # pass (map, compress, attrgetter) over the nodes, with per-operator tables, rather
+    # than by one interpreted loop doing everything per node: a third of the time.
+    nodes = graph.nodes
+    ops_or_none = list(map(_OP, nodes))  # None for inputs and constants
+    op_nodes = list(compress(nodes, ops_or_none))
+    ids = list(compress(range(len(nodes)), ops_or_none))
+    names: list[str] = list(filter(None, ops_or_none))
+    template: list[Value] = list(map(_VALUE, nodes))  # constants, inputs' defaults, None
+    inputs = tuple(zip(graph.inputs, graph.input_names))
+    for i in graph.inputs:  # every evaluation gives each input its value
+        template[i] = None
+    consts_are_floats = set(map(type, template)) <= {float, type(None)}
+    operands = list(map(_OPERANDS, op_nodes))
+    arity = {name: OPS[name].arity for name in set(names)}
+    if max(arity.values(), default=0) <= 2:
+        first: list[Any] = list(map(_FIRST, operands))
+        second = list(map(_LAST, operands))
+        for k in compress(range(len(names)), map((1).__eq__, map(arity.__getitem__, names))):
+            second[k] = -1  # one operand: none second
+    else:
+        first = [o[0] if len(o) < 3 else o for o in operands]
+        second = [o[1] if len(o) == 2 else -1 if len(o) == 1 else -2 for o in operands]
+    # Per operator: its forward, its float forward and its shape check.
+    table: dict[str, tuple[Any, Any, int]] = {}
+    for name in set(names):
+        record = OPS[name]
+        two = record.arity == 2
+        check = (_SAME_SHAPES if record.cost and two else
+                 _BROADCASTS if record.broadcasts and two else 0)
+        table[name] = (record.forward, FLOAT_FORWARDS.get(name, record.forward), check)
+    rows = list(map(table.__getitem__, names))
+    checks = list(map(_THIRD, rows))
+    forwards = list(map(_FIRST, rows))
+    float_forwards = list(map(_SECOND, rows))
+    if any(OPS[name].params for name in table):
+        for k, node in enumerate(op_nodes):
+            if node.params:  # FLOAT_FORWARDS has no operator with parameters
+                forwards[k] = float_forwards[k] = partial(forwards[k], **node.kwargs)
+    return ForwardPlan(template, inputs, ids, forwards, float_forwards, first, second,
+                       consts_are_floats, checks, names)
+
+
+_OP, _VALUE, _OPERANDS = attrgetter("op"), attrgetter("value"), attrgetter("operands")
+_FIRST, _SECOND, _THIRD, _LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1)
+
+
+def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
+    """Per node, 1 where it is one of the nodes ``ids`` or is computed from one of them
+    (``None``: from any input), else 0: the nodes whose adjoints reverse mode computes
+    (it differentiates with respect to ``ids``). Kept on the graph per ``ids``.
+
+    >>> from compgraph.parser import parse
+    >>> list(computed_from(parse("a = 2*x, b = a + y"), None))  # 2, x, 2*x, y, a + y
+    [0, 1, 1, 1, 1]
+    """
+    key = ("reach", ids)
+    flags = graph.memo.get(key)
+    if flags is None:
+        plan = forward_plan(graph)
+        reach = bytearray(len(graph.nodes))
+        for i in graph.inputs if ids is None else ids:
+            reach[i] = 1
+        for i, a, b in zip(plan.ids, plan.a, plan.b):
+            if b >= 0:
+                if reach[a] or reach[b]:
+                    reach[i] = 1
+            elif b == -1:
+                if reach[a]:
+                    reach[i] = 1
+            elif any(reach[j] for j in a):
+                reach[i] = 1
+        flags = graph.memo[key] = bytes(reach)
+    return flags
+
+
+# Evaluation computes an anonymous intermediate's only user into the intermediate's own
+# array (Op.into) when no reverse rule that may run reads the intermediate, as NumPy
+# reuses the temporary of ``x*y + z``: one array fewer to allocate and fill, which on large
+# batches is most of the time. The intermediate's value is then computed again when
+# someone asks for it (:class:`Recomputed`). Only arrays of at least IN_PLACE_BYTES: on
+# small ones there is nothing to save. The users are operators that carry a non-finite
+# operand into a non-finite result (inf*0 is NaN), so that the values kept show where a
+# NaN or an infinity appeared (see Values.nonfinite).
+IN_PLACE_BYTES = 1 << 20
+_CARRIES_NONFINITE = frozenset({"add", "sub", "mul", "neg"})
+
+
+def takeover_plan(graph: Graph) -> list[int]:
+    """Per operation of the forward plan, the operand (0 or 1) whose array it may compute
+    into, or -1: an anonymous operation used once, by this one, whose value no reverse
+    rule reads (neither this operation's rules that may run, nor its own)."""
+    takeover = graph.memo.get("takeover")
+    if takeover is not None:
+        return takeover
+    plan = forward_plan(graph)
+    takeover = [-1] * len(plan.ids)
+    users = [name in _CARRIES_NONFINITE and OPS[name].into is not None
+             and OPS[name].reads is not None for name in plan.names]
+    if any(users):
+        nodes = graph.nodes
+        if -2 in plan.b:  # an operation on more than two operands
+            uses = Counter(j for i in plan.ids for j in nodes[i].operands)
         else:
-            template[node.id] = node.value
-            consts_are_floats = consts_are_floats and type(node.value) is float
-    return ForwardPlan(template, tuple(inputs), ids, forwards, float_forwards, first, second,
-                       consts_are_floats, checks)
+            uses = Counter(plan.a)
+            uses.update(b for b in plan.b if b >= 0)
+        labels = graph.labels
+        needs = computed_from(graph, None)  # the rules that may run read these operands
+        for k_op, (i, user) in enumerate(zip(plan.ids, users)):
+            if not user:
+                continue
+            operands = nodes[i].operands
+            reads = OPS[nodes[i].op].reads  # type: ignore[index]
+            for k, t in enumerate(operands):
+                node = nodes[t]
+                if (node.kind != OP or uses[t] != 1 or labels[t] is not None
+                        or any(str(k) in reads[m] for m, j in enumerate(operands)  # type: ignore[index]
+                               if needs[j])):
+                    continue
+                own = OPS[node.op]  # type: ignore[index]
+                if (own.into is None or own.reads is None
+                        or any("o" in own.reads[m] for m, j in enumerate(node.operands)
+                               if needs[j])):
+                    continue
+                takeover[k_op] = k
+                break
+    graph.memo["takeover"] = takeover
+    return takeover
+
+
+def _take_over(graph: Graph, i: int, k: int, a: int, b: int, vals: list[Value],
+               taken: dict[int, int]) -> bool:
+    """Compute node ``i`` into the array of its operand ``k`` (see :func:`takeover_plan`)
+    when that is an array of at least IN_PLACE_BYTES that already has the result's shape."""
+    t = a if k == 0 else b
+    buf = vals[t]
+    if type(buf) is not np.ndarray or buf.nbytes < IN_PLACE_BYTES:
+        return False
+    if b >= 0:
+        other = np.shape(vals[b if k == 0 else a])
+        if other != buf.shape:
+            try:
+                if np.broadcast_shapes(other, buf.shape) != buf.shape:
+                    return False
+            except ValueError:
+                return False  # the ordinary path reports it
+        args = (vals[a], vals[b])
+    else:
+        args = (buf,)
+    # The operand's operator has ``into``, so its forward made this array: a new one,
+    # held by nothing but this evaluation, which now hands it on.
+    OPS[graph.nodes[i].op].into(buf, *args)  # type: ignore[index, misc]
+    vals[i] = buf
+    vals[t] = np.broadcast_to(_NAN, buf.shape)  # a stand-in of its shape, never read
+    taken[t] = i
+    return True
+
+
+_NAN = np.float64(np.nan)
+
+
+class Recomputed(Sequence):
+    """Node values where some anonymous intermediates' arrays were taken over by their
+    only users (see :data:`IN_PLACE_BYTES`). Such a value is computed again, the same
+    bits, when first asked for; :attr:`stand_ins` is what reverse mode reads instead, a
+    read-only array of NaN of the right shape that no rule it runs reads."""
+
+    def __init__(self, graph: Graph, stand_ins: list[Value], taken: dict[int, int]) -> None:
+        self.graph = graph
+        self.stand_ins = stand_ins
+        self.taken = taken  # node -> the node that took over its array
+        self._again: dict[int, Value] = {}
+
+    def __len__(self) -> int:
+        return len(self.stand_ins)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        if i in self.taken:
+            return self._recompute(i)
+        return self.stand_ins[i]
+
+    def _recompute(self, i: int) -> Value:
+        again = self._again
+        if i in again:
+            return again[i]
+        nodes, taken = self.graph.nodes, self.taken
+        todo: set[int] = set()
+        stack = [i]
+        while stack:  # the taken-over nodes it is computed from, without recursion
+            j = stack.pop()
+            if j not in todo and j not in again:
+                todo.add(j)
+                stack.extend(o for o in nodes[j].operands if o in taken)
+        with np.errstate(all="ignore"):
+            for j in sorted(todo):  # operands first
+                node = nodes[j]
+                args = [again[o] if o in taken else self.stand_ins[o] for o in node.operands]
+                again[j] = OPS[node.op].forward(*args, **node.kwargs)  # type: ignore[index]
+        return again[i]
+
+    def chain_end(self, i: int) -> int:
+        """The kept node whose value was computed in the array of taken-over node ``i``."""
+        taken = self.taken
+        while i in taken:
+            i = taken[i]
+        return i
 
 
 def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
@@ -383,8 +575,11 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                     else:
                         vals[i] = forward(*[vals[j] for j in a])
             else:
-                for i, forward, a, b, check in zip(plan.ids, plan.forwards, plan.a, plan.b,
-                                                   plan.checks):
+                taken = {}
+                for i, forward, a, b, check, k in zip(plan.ids, plan.forwards, plan.a, plan.b,
+                                                      plan.checks, takeover_plan(graph)):
+                    if k >= 0 and _take_over(graph, i, k, a, b, vals, taken):
+                        continue
                     if b >= 0:
                         x, y = vals[a], vals[b]
                         if check == _SAME_SHAPES and np.shape(x) != np.shape(y):
@@ -397,6 +592,8 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                         vals[i] = forward(vals[a])
                     else:
                         vals[i] = forward(*[vals[j] for j in a])
+                if taken:
+                    return Values(graph, Recomputed(graph, vals, taken))
     except (ValueError, TypeError, IndexError) as exc:
         if isinstance(exc, EvaluationError):
             raise

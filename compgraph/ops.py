@@ -111,6 +111,16 @@ class Op:
     broadcasts: bool = False
     # The reverse rule per operand on symbolic expressions (see the module's docstring).
     vjp_expr: tuple[Rule, ...] | None = None
+    # The forward on float64 arrays written into a given array: ``into(out, *args)``, for
+    # elementwise operators whose forward always gives a new array on arrays. Evaluation
+    # may then compute an anonymous intermediate's only user into the intermediate's own
+    # array (evaluation made that array, and nothing else refers to it) instead of
+    # allocating another one, as NumPy reuses the temporary of ``x*y + z``.
+    into: Callable[..., Any] | None = None
+    # Per operand's reverse rule (and partial): the values it reads, ``"o"`` for the
+    # result and ``"0"``, ``"1"`` for the operands (``"1"`` for ``g * y``); ``None`` claims
+    # nothing, which is always safe. A value that no rule to be run reads need not be kept.
+    reads: tuple[str, ...] | None = None
 
     @property
     def min_arity(self) -> int:
@@ -234,10 +244,12 @@ def _times(g: Any, d: Any) -> Any:
 
 def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
            deriv: Callable[[Value, Value], Value], doc: str,
-           deriv_expr: Callable[[Any, Any], Any] | None = None) -> Op:
+           deriv_expr: Callable[[Any, Any], Any] | None = None, *,
+           into: Callable[..., Any] | None = None, reads: str | None = None) -> Op:
     """An elementwise one-operand op given its derivative ``deriv(x, out)`` (and the same
     derivative on expressions, ``deriv_expr``; by default ``deriv`` itself, which suits
-    derivatives written with arithmetic only)."""
+    derivatives written with arithmetic only); ``reads`` says which of x ("0") and out
+    ("o") the derivative reads, ``into`` is ``Op.into``."""
     sym_d = deriv if deriv_expr is None else deriv_expr
     return Op(
         name=name, label=label, arity=1,
@@ -246,13 +258,15 @@ def _unary(name: str, label: str, f_scalar: Callable, f_array: Callable,
         jvp=(lambda t, out, x: t * deriv(x, out),),
         doc=doc, partials=(lambda out, x: deriv(x, out),), fresh=(True,),
         vjp_expr=(lambda g, out, x: _times(g, sym_d(x, out)),),
+        into=into, reads=None if reads is None else (reads,),
     )
 
 
 def _binary(name: str, label: str, symbol: str | None, precedence: int,
             f: Callable, f_array: Callable, dx: Callable, dy: Callable, doc: str,
             defaults: tuple[float, ...] = (), dx_expr: Callable | None = None,
-            dy_expr: Callable | None = None) -> Op:
+            dy_expr: Callable | None = None, into: Callable[..., Any] | None = None,
+            reads: tuple[str, str] | None = None) -> Op:
     """An elementwise two-operand op given its partials ``dx(x, y, out)``, ``dy(x, y, out)``
     (and on expressions ``dx_expr``, ``dy_expr``, by default the same functions)."""
     sx = dx if dx_expr is None else dx_expr
@@ -267,6 +281,7 @@ def _binary(name: str, label: str, symbol: str | None, precedence: int,
         fresh=(True, True), broadcasts=True,
         vjp_expr=(lambda g, out, x, y: _times(g, sx(x, y, out)),
                   lambda g, out, x, y: _times(g, sy(x, y, out))),
+        into=into, reads=reads,
     )
 
 
@@ -1065,20 +1080,24 @@ _RECORDS: list[Op] = [
     # Infix arithmetic. Precedence is Python's: + - (1) < * / @ (2) < unary (3) < ** (4).
     Op("add", "+", 2, symbol="+", precedence=1,
        forward=_scalar_or_array(lambda x, y: x + y, _ew(np.add)), broadcasts=True,
+       into=lambda out, x, y: np.add(x, y, out=out), reads=("", ""),
        vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: t),
        doc="x + y",
        vjp_expr=(lambda g, out, x, y: g, lambda g, out, x, y: g)),
     Op("sub", "−", 2, symbol="-", precedence=1,
        forward=_scalar_or_array(lambda x, y: x - y, _ew(np.subtract)), broadcasts=True,
+       into=lambda out, x, y: np.subtract(x, y, out=out), reads=("", ""),
        vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g), fresh=(False, True),
        jvp=(lambda t, out, x, y: t, lambda t, out, x, y: -t),
        doc="x - y",
        vjp_expr=(lambda g, out, x, y: g, lambda g, out, x, y: -g)),
     _binary("mul", "*", "*", 2, lambda x, y: x * y, _ew(np.multiply),
-            lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)"),
+            lambda x, y, out: y, lambda x, y, out: x, "x * y (elementwise)",
+            into=lambda out, x, y: np.multiply(x, y, out=out), reads=("1", "0")),
     Op("div", "/", 2, symbol="/", precedence=2,
        forward=_scalar_or_array(lambda x, y: x / y, _ew(np.divide)), broadcasts=True,
+       into=lambda out, x, y: np.divide(x, y, out=out), reads=("1", "o1"),
        vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y), fresh=(True, True),
        jvp=(lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y),
        doc="x / y (elementwise)",
@@ -1097,17 +1116,21 @@ _RECORDS: list[Op] = [
        vjp_expr=(_matmul_vjp_a_expr, _matmul_vjp_b_expr)),
     Op("neg", "−", 1, symbol="-", precedence=3,
        forward=lambda x: -x,
+       into=lambda out, x: np.negative(x, out=out), reads=("",),
        vjp=(lambda g, out, x: -g,), fresh=(True,),
        jvp=(lambda t, out, x: -t,),
        doc="-x",
        vjp_expr=(lambda g, out, x: -g,)),
     # Functions.
     _unary("relu", "relu", _relu, lambda x: np.maximum(x, 0.0),
-           _relu_d, "max(x, 0); relu'(0) = 0", _relu_d_expr),
-    _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)"),
+           _relu_d, "max(x, 0); relu'(0) = 0", _relu_d_expr,
+           into=lambda out, x: np.maximum(x, 0.0, out=out), reads="0"),
+    _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)",
+           into=lambda out, x: np.tanh(x, out=out), reads="o"),
     _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),
            "1 / (1 + exp(-x))"),
-    _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x"),
+    _unary("exp", "exp", math.exp, _ew(np.exp), lambda x, out: out, "e ** x",
+           into=lambda out, x: np.exp(x, out=out), reads="o"),
     _unary("log", "log", math.log, _ew(np.log), _log_d,
            "natural logarithm", lambda x, out: 1.0 / x),
     _unary("sin", "sin", math.sin, np.sin,

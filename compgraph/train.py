@@ -3,7 +3,8 @@
 Each step is the homework's five: evaluate the graph forward, read the loss (its output),
 start from zero gradients (every reverse sweep does: adjoints are computed afresh, never
 accumulated across steps), run reverse mode, and step every parameter against its
-gradient, ``p = p - lr * dp``.
+gradient, ``p = p - lr * dp``. Reverse mode is asked for the parameters only
+(``backward(..., wrt=params)``): the gradients of the data are never computed.
 
 >>> from compgraph.parser import parse
 >>> result = sgd(parse("L = (w*x - y)**2"), params=["w"], lr=0.1, steps=3, w=0.0, x=1.0, y=2.0)
@@ -74,6 +75,7 @@ def sgd(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *, params: Seq
         value = current[name]
         current[name] = np.array(value, dtype=float) if isinstance(value, np.ndarray) else value
     losses: list[float] = []
+    wrt = tuple(names)
     for step in range(int(steps)):
         values = evaluate(graph, current)  # 1. forward
         loss = values.output               # 2. the loss
@@ -88,7 +90,7 @@ def sgd(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *, params: Seq
         losses.append(float(loss))
         if progress is not None:
             progress(step, float(loss))
-        grads = backward(graph, values)    # 3-4. zero gradients, backward
+        grads = backward(graph, values, wrt=wrt)  # 3-4. zero gradients, backward
         for name in names:                 # 5. the step
             current[name] = as_value(current[name] - lr * grads[name], name)
     return Training(losses, {name: current[name] for name in names})

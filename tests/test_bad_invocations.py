@@ -84,6 +84,15 @@ ROWS: list[tuple[list[str], int | tuple[int, ...], str]] = [
     (["eval", "  "], 2, "empty program"),
     # --- --at ----------------------------------------------------------------------------
     (["eval", "y = x", "--at", "x"], 2, "write NAME=VALUE"),
+    # --- eval --wrt: gradients only where asked (issue 13) ----------------------------------
+    (["eval", HW, *AT, "--wrt", "q"], 2, "error: cannot differentiate with respect to 'q': "
+     "the program has no variable of that name; its variables are: x, y, z, a, b, w\n"),
+    (["eval", HW, *AT, "--wrt", "x,aa"], 2, "'aa': the program has no variable of that name "
+     "(did you mean a?)"),
+    (["eval", HW, *AT, "--wrt", " , "], 2, "error: --wrt is empty: name the variables whose "
+     "gradients you need, e.g. --wrt x,y\n"),
+    (["eval", HW, *AT, "--wrt", "x,y,x"], 2, "error: --wrt names x twice: x, y, x\n"),
+    (["eval", HW, "--wrt", "q"], 2, "cannot differentiate with respect to 'q'"),  # before --at
     (["eval", "y = x", "--at", "=1"], 2, "write NAME=VALUE"),
     (["eval", "y = x", "--at", "x="], 2, "must be a number or a JSON array"),
     (["eval", "y = x", "--at", "x=abc"], 2, "must be a number or a JSON array"),

@@ -209,3 +209,160 @@ def test_an_almost_ones_seed_is_multiplied() -> None:
     seed = np.array([1.0, 0.5])
     np.testing.assert_array_equal(backward(graph, values, seed=seed)["x"], [3.0, 2.0])
     np.testing.assert_array_equal(seed, [1.0, 0.5])
+
+
+# --- intermediates computed in place (issue 13) --------------------------------------------
+
+import importlib  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from compgraph.evaluate import Recomputed  # noqa: E402
+from test_properties import SETTINGS, program_text, programs  # noqa: E402
+
+EVALUATE = importlib.import_module("compgraph.evaluate")
+
+
+@contextmanager
+def in_place_above(size: int):
+    """Evaluation takes over intermediates' arrays of at least ``size`` bytes."""
+    saved = EVALUATE.IN_PLACE_BYTES
+    EVALUATE.IN_PLACE_BYTES = size
+    try:
+        yield
+    finally:
+        EVALUATE.IN_PLACE_BYTES = saved
+
+
+def node_by_node(graph, point):
+    """Every value through the registry's forwards, each kept (no plan, no take-over)."""
+    vals = []
+    for node in graph.nodes:
+        if node.kind == "input":
+            vals.append(EVALUATE.as_value(point[node.name]))
+        elif node.kind == "const":
+            vals.append(node.value)
+        else:
+            with np.errstate(all="ignore"):
+                vals.append(OPS[node.op].forward(*(vals[j] for j in node.operands),
+                                                 **node.kwargs))
+    return Values(graph, tuple(vals))
+
+
+def assert_same(a, b) -> None:
+    assert (a is None) == (b is None)
+    if a is not None:
+        np.testing.assert_array_equal(a, b)
+        assert np.shape(a) == np.shape(b)
+
+
+def test_a_large_batch_computes_intermediates_in_place() -> None:
+    graph = parse("a = x*y + z; b = a*(x + x); w = a*b + b")
+    n = (1 << 20) // 8  # a 1 MiB array per value: IN_PLACE_BYTES
+    rng = np.random.default_rng(5)
+    point = {name: rng.uniform(-1, 1, n) for name in "xyz"}
+    values = evaluate(graph, point)
+    assert isinstance(values.nodes, Recomputed)
+    xy, a, ab, w = (next(i for i, node in enumerate(graph.nodes) if node.operands == ops)
+                    for ops in ((0, 1), (2, 3), (4, 6), (7, 6)))
+    # x*y is computed into by '+ z', a*b by '+ b': their arrays became a's and w's
+    assert values.nodes.taken == {xy: a, ab: w}
+    assert values.nodes.stand_ins[a] is values.nodes[a] is values["a"]
+    want = node_by_node(graph, point)
+    for i in range(len(graph)):  # the values not kept are computed again, the same bits
+        assert_same(values.nodes[i], want.nodes[i])
+    assert values.nodes[xy] is values.nodes[xy]  # once
+    assert list(values.nodes) == list(values.nodes[0:len(graph)]) and len(values.nodes) == 9
+    assert values.nodes[-1] is values.output
+    for seed in (1.0, np.ones(n), rng.uniform(-1, 1, n)):
+        got, ref = backward(graph, values, seed=seed), backward(graph, want, seed=seed)
+        for g1, g2 in zip(got.nodes, ref.nodes):
+            assert_same(g1, g2)
+    # Smaller arrays are kept: nothing to save there.
+    small = evaluate(graph, {k: v[:1000] for k, v in point.items()})
+    assert type(small.nodes) is tuple
+
+
+@pytest.mark.parametrize("source, taken", [
+    ("w = x*y + z", 1),             # x*y into '+ z'
+    ("w = -(x*y)", 1),
+    ("w = 3*(x*y)", 1),             # the constant's rule, which reads x*y, never runs
+    ("w = relu(x) + z", 1),         # relu's rule reads x, not its result
+    ("w = x*Z + z", 1),             # (2, 5) + (5,) fits x*Z's array
+    ("t = x*y; w = (x*y) + (x*y)*z", 1),  # the first (x*y); the second is read by z's rule
+    ("p = x*y; w = p + z", 0),      # named: a variable the user may ask for
+    ("w = (x*y) * z", 0),           # z's rule reads x*y
+    ("w = tanh(x*y) - z", 0),       # tanh would not carry a NaN on; tanh's rule reads tanh
+    ("w = tanh(x) + z", 0),         # tanh's rule reads its result
+    ("w = sigmoid(x) + z", 0),      # sigmoid has no into
+])
+def test_which_intermediates_are_computed_in_place(source: str, taken: int) -> None:
+    graph = parse(source)
+    rng = np.random.default_rng(6)
+    point = {name: rng.uniform(-1, 1, (2, 5) if name == "Z" else 5)
+             for name in graph.input_names}
+    with in_place_above(0):
+        values = evaluate(graph, point)
+    got = values.nodes.taken if isinstance(values.nodes, Recomputed) else {}
+    assert len(got) == taken
+    want = node_by_node(graph, point)
+    for i in range(len(graph)):
+        assert_same(values.nodes[i], want.nodes[i])
+
+
+def test_an_intermediate_is_not_computed_into_when_the_result_is_larger() -> None:
+    # (5,) + (2, 5) is (2, 5): the result does not fit the intermediate's array
+    graph = parse("w = x*y + Z")
+    rng = np.random.default_rng(7)
+    point = dict(x=rng.uniform(-1, 1, 5), y=rng.uniform(-1, 1, 5), Z=rng.uniform(-1, 1, (2, 5)))
+    with in_place_above(0):
+        values = evaluate(graph, point)
+    assert type(values.nodes) is tuple
+    np.testing.assert_array_equal(values.output, point["x"] * point["y"] + point["Z"])
+
+
+@SETTINGS
+@given(programs(vectors=True), st.data())
+def test_in_place_evaluation_gives_the_same_values_and_gradients(drawn, data) -> None:
+    statements, point = drawn
+    graph = parse(program_text(statements))
+    kept = evaluate(graph, point)
+    with in_place_above(0):
+        values = evaluate(graph, point)
+    for i in range(len(graph)):
+        assert_same(values.nodes[i], kept.nodes[i])
+    assert values.nonfinite == kept.nonfinite
+    names = list(graph.latest)
+    wrt = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(names), min_size=1,
+                                                   unique=True)))
+    # values computed again on request: backward must not have needed them
+    fresh = values if not isinstance(values.nodes, Recomputed) else evaluate_in_place(graph, point)
+    got, want = backward(graph, fresh, wrt=wrt), backward(graph, kept, wrt=wrt)
+    if isinstance(fresh.nodes, Recomputed):
+        assert fresh.nodes._again == {}  # reverse mode read no value that was not kept
+    for g1, g2 in zip(got.nodes, want.nodes):
+        assert_same(g1, g2)
+
+
+def evaluate_in_place(graph, point):
+    with in_place_above(0):
+        return evaluate(graph, point)
+
+
+@pytest.mark.parametrize("point, first", [
+    (dict(x=1e200, y=1e200, z=1.0), "x*y"),      # the product overflows, not kept
+    (dict(x=1.0, y=2.0, z=np.inf), "z"),           # x*y computed again: it is finite
+    (dict(x=np.inf, y=0.0, z=1.0), "x"),
+    (dict(x=1.0, y=2.0, z=3.0), None),
+])
+def test_the_first_nonfinite_value_counts_values_not_kept(point, first) -> None:
+    graph = parse("w = x*y + z")
+    with in_place_above(0):
+        values = evaluate(graph, {k: np.full(4, v) for k, v in point.items()})
+    assert isinstance(values.nodes, Recomputed)
+    where = {"x*y": 2, "x": 0, "z": 3, None: None}[first]
+    assert values.nonfinite == where
+    if first in ("x", None):  # known without computing x*y again
+        assert values.nodes._again == {}

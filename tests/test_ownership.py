@@ -9,6 +9,8 @@ random fan-out programs of several shapes.
 
 from __future__ import annotations
 
+import importlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,66 @@ def test_rules_marked_fresh_return_new_arrays(name: str) -> None:
                     f"{name}: reverse rule {k} is marked fresh but returns an array it was given"
 
 
+SPECIALS = np.array([0.0, -0.0, 1.5, -2.0, 1e308, -1e308, np.inf, -np.inf, np.nan, 1e-310])
+
+
+@pytest.mark.parametrize("name", sorted(n for n in OPS if OPS[n].into is not None))
+def test_into_is_the_forward_written_into_an_array(name: str) -> None:
+    # Evaluation computes an operation into its operand's array only where the operator
+    # says how (Op.into): the same bits as the forward, every special value included, and
+    # a forward that always makes a new array (so that evaluation owns what it took over).
+    op = OPS[name]
+    assert op.reads is not None, f"{name}: an operator with into says what its rules read"
+    rng = np.random.default_rng(len(name))
+    grid = np.meshgrid(SPECIALS, SPECIALS) if op.arity == 2 else [SPECIALS]
+    cases = [tuple(a.ravel() for a in grid)]
+    cases += [tuple(rng.uniform(-2, 2, s) if s else float(rng.uniform(-2, 2)) for s in shapes)
+              for shapes in _shape_menu(name)]
+    for args in cases:
+        want = op.forward(*args)
+        assert isinstance(want, np.ndarray)
+        assert not any(isinstance(a, np.ndarray) and np.shares_memory(want, a) for a in args)
+        out = np.full(want.shape, 7.0)
+        with np.errstate(all="ignore"):  # as evaluation runs it
+            op.into(out, *args)
+        np.testing.assert_array_equal(out, want)
+        assert np.array_equal(np.signbit(out), np.signbit(want))
+
+
+class Poison:
+    """A value no rule may read: any arithmetic, comparison or conversion raises."""
+
+    __array_ufunc__ = None  # NumPy hands every operation back to Python, which finds none
+
+    def __array__(self, *args, **kw):
+        raise AssertionError("a rule read a value it says it does not read")
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"a rule read .{name} of a value it says it does not read")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in OPS if OPS[n].reads is not None))
+def test_rules_read_only_what_they_say(name: str) -> None:
+    # Evaluation does not keep a value that no reverse rule to be run reads (Op.reads):
+    # each rule, and each partial, gives the same result with every other value poisoned.
+    op = OPS[name]
+    assert len(op.reads) == op.arity
+    rng = np.random.default_rng(len(name) + 1)
+    for shapes in _shape_menu(name):
+        args = tuple(rng.uniform(0.1, 0.9, s) if s else float(rng.uniform(0.1, 0.9))
+                     for s in shapes)
+        out = op.forward(*args)
+        g = rng.uniform(-1, 1, np.shape(out)) if np.ndim(out) else 0.5
+        for k, reads in enumerate(op.reads):
+            hidden_out = out if "o" in reads else Poison()
+            hidden = tuple(a if str(m) in reads else Poison() for m, a in enumerate(args))
+            np.testing.assert_array_equal(op.vjp[k](g, hidden_out, *hidden),
+                                          op.vjp[k](g, out, *args))
+            if op.partials is not None:
+                np.testing.assert_array_equal(op.partials[k](hidden_out, *hidden),
+                                              op.partials[k](out, *args))
+
+
 # --- fan-out programs ----------------------------------------------------------------------
 
 FORMS = ["{p} + {q}", "{p} - {q}", "{p} * {q}", "{p} * {p}", "-{p}", "tanh({p}) * {q}",
@@ -107,10 +169,39 @@ def _unchanged(values: cg.Values, before: list, point: dict, copies: dict) -> No
         np.testing.assert_array_equal(v, copies[n])
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+FAN_OUT = settings(max_examples=80, deadline=None, derandomize=True, database=None,
+                   suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAN_OUT
 @given(fan_out_programs())
 def test_backward_leaves_inputs_and_values_alone_on_fan_out_programs(drawn) -> None:
+    _leaves_alone(drawn)
+
+
+@FAN_OUT
+@given(fan_out_programs())
+def test_the_same_with_intermediates_computed_in_place(drawn) -> None:
+    # Evaluation computing an anonymous intermediate's only user into its array (on any
+    # array, not only large ones): still nothing the caller gave is written, and nothing
+    # evaluation kept, and the same gradients.
+    with in_place_everywhere():
+        _leaves_alone(drawn)
+
+
+@contextmanager
+def in_place_everywhere():
+    """Evaluation takes over intermediates' arrays whatever their size."""
+    module = importlib.import_module("compgraph.evaluate")
+    saved = module.IN_PLACE_BYTES
+    module.IN_PLACE_BYTES = 0
+    try:
+        yield
+    finally:
+        module.IN_PLACE_BYTES = saved
+
+
+def _leaves_alone(drawn) -> None:
     text, point = drawn
     g = cg.parse(text)
     point = {n: v for n, v in point.items() if n in g.input_names}
@@ -119,8 +210,8 @@ def test_backward_leaves_inputs_and_values_alone_on_fan_out_programs(drawn) -> N
     before = _snapshot(values)
     out_shape = np.shape(values.output)
     rng = np.random.default_rng(0)
-    for seed in (np.ones(out_shape), rng.uniform(-1, 1, out_shape)):
-        seed_copy = seed.copy()
+    for seed in (np.ones(out_shape), rng.uniform(-1, 1, out_shape), 1.0):
+        seed_copy = np.copy(seed)
         grads = cg.backward(g, values, seed=seed)
         _ = grads.edges
         np.testing.assert_array_equal(seed, seed_copy)
@@ -128,11 +219,11 @@ def test_backward_leaves_inputs_and_values_alone_on_fan_out_programs(drawn) -> N
         # the gradients are J^T seed, from forward mode (which writes nothing in place)
         for name in g.input_names:
             jac = cg.jacobian(g, name, values=values, mode="forward")
-            want = np.tensordot(seed, jac, axes=len(out_shape))
+            want = np.tensordot(np.broadcast_to(seed, out_shape), jac, axes=len(out_shape))
             np.testing.assert_allclose(grads[name], want, rtol=1e-10, atol=1e-12)
         # an adjoint that shares memory with a value or the seed is read-only, so writing
         # into what backward returned cannot reach them either
-        held = [v for v in values.nodes if isinstance(v, np.ndarray)] + [seed]
+        held = [v for v in values.nodes if isinstance(v, np.ndarray)] + [np.asarray(seed)]
         for adj in grads.nodes:
             if isinstance(adj, np.ndarray) and any(np.shares_memory(adj, h) for h in held):
                 assert not adj.flags.writeable
