@@ -234,11 +234,14 @@ def batched_row(points: int, repeats: int) -> dict[str, float]:
 def interleaved(first: Callable[[], Any], second: Callable[[], Any], repeats: int
                 ) -> tuple[float, float]:
     """Median times of ``first`` and ``second``, run in turn so that neither profits from a
-    quieter moment of a shared machine; nothing either returned is kept between runs."""
+    quieter moment of a shared machine, and in alternating order (each follows the other
+    as often: the allocator's state after one is the other's start); nothing either
+    returned is kept between runs."""
     t1: list[float] = []
     t2: list[float] = []
-    for _ in range(repeats):
-        for fn, times in ((first, t1), (second, t2)):
+    for k in range(repeats):
+        pair = ((first, t1), (second, t2))
+        for fn, times in pair if k % 2 == 0 else pair[::-1]:
             t0 = time.perf_counter()
             result = fn()
             times.append(time.perf_counter() - t0)

@@ -19,7 +19,7 @@ from .builder import Program, Var
 from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
                             local_derivatives, numeric_gradients, tangents)
 from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
-                     ParseError, RenderError, ShapeWarning)
+                     NotComputedError, ParseError, RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
 from .nodecheck import check_nodes
@@ -35,7 +35,8 @@ from .version import __version__
 
 __all__ = [
     "BackpropError", "BackwardProgram", "CompgraphError", "EvaluationError", "Gradients",
-    "Graph", "GraphBuilder", "GraphvizMissingError", "InputError", "Node", "OPS", "Op",
+    "Graph", "GraphBuilder", "GraphvizMissingError", "InputError", "Node", "NotComputedError",
+    "OPS", "Op",
     "ParseError", "Program", "RenderError", "ShapeWarning", "Tangents", "Training",
     "TrainingError", "Values", "Var", "backprop", "backward", "check_gradients", "check_nodes",
     "count_paths", "evaluate", "find_nonfinite", "gradients", "jacobian", "local_derivatives",

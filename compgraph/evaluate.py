@@ -404,7 +404,7 @@ def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
 # small ones there is nothing to save. The users are operators that carry a non-finite
 # operand into a non-finite result (inf*0 is NaN), so that the values kept show where a
 # NaN or an infinity appeared (see Values.nonfinite).
-IN_PLACE_BYTES = 1 << 20
+IN_PLACE_BYTES = 1 << 17
 _CARRIES_NONFINITE = frozenset({"add", "sub", "mul", "neg"})
 
 

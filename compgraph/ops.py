@@ -296,6 +296,12 @@ def _relu_d(x: Value, out: Value) -> Value:
     return (x > 0) * 1.0 if is_array(x) else (1.0 if x > 0 else 0.0)
 
 
+def _relu_vjp(g: Value, out: Value, x: Value) -> Value:
+    # g times the mask itself: NumPy multiplies by a boolean as by 1.0 or 0.0 (the same
+    # bits as g * relu'(x), -0.0 and NaN included), one pass over a batch fewer.
+    return g * (x > 0) if is_array(x) else g * _relu_d(x, out)
+
+
 def _abs_d(x: Value, out: Value) -> Value:
     return np.sign(x) if is_array(x) else _sign(x)
 
@@ -1122,9 +1128,10 @@ _RECORDS: list[Op] = [
        doc="-x",
        vjp_expr=(lambda g, out, x: -g,)),
     # Functions.
-    _unary("relu", "relu", _relu, lambda x: np.maximum(x, 0.0),
-           _relu_d, "max(x, 0); relu'(0) = 0", _relu_d_expr,
-           into=lambda out, x: np.maximum(x, 0.0, out=out), reads="0"),
+    replace(_unary("relu", "relu", _relu, lambda x: np.maximum(x, 0.0),
+                   _relu_d, "max(x, 0); relu'(0) = 0", _relu_d_expr,
+                   into=lambda out, x: np.maximum(x, 0.0, out=out), reads="0"),
+            vjp=(_relu_vjp,)),
     _unary("tanh", "tanh", math.tanh, np.tanh, lambda x, out: 1.0 - out * out, "tanh(x)",
            into=lambda out, x: np.tanh(x, out=out), reads="o"),
     _unary("sigmoid", "σ", _sigmoid_scalar, _sigmoid_array, lambda x, out: out * (1.0 - out),

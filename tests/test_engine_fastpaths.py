@@ -366,3 +366,18 @@ def test_the_first_nonfinite_value_counts_values_not_kept(point, first) -> None:
     assert values.nonfinite == where
     if first in ("x", None):  # known without computing x*y again
         assert values.nodes._again == {}
+
+
+def test_relus_rule_multiplies_by_the_mask_itself() -> None:
+    # g * (x > 0) on arrays: the bits of g * relu'(x), -0.0 and NaN included
+    g, x = np.meshgrid(SPECIAL, SPECIAL)
+    g, x = g.ravel(), x.ravel()
+    relu = OPS["relu"]
+    with np.errstate(all="ignore"):
+        got = relu.vjp[0](g, None, x)
+        want = g * relu.partials[0](None, x)
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    for a, b in zip(g[:40].tolist(), x[:40].tolist()):  # floats, and a float g on an array x
+        assert same(relu.vjp[0](a, None, b), a * relu.partials[0](None, b))
+    np.testing.assert_array_equal(relu.vjp[0](2.0, None, x), 2.0 * relu.partials[0](None, x))
