@@ -338,8 +338,9 @@ def issue13_rows(quick: bool) -> None:
     print(f"batched homework graph, {b['points']:,} float64 points, value+gradient (median): "
           f"compgraph {b['cg'] * 1e3:.1f} ms vs NumPy by hand {b['np'] * 1e3:.1f} ms = "
           f"{ratio:.2f}x (target <= {TARGET_BATCHED_13}x): {verdict(ratio <= TARGET_BATCHED_13)}")
-    # Most of the batched time is the kernel handing out fresh pages: compgraph keeps
-    # every node's value (the pictures show them), while hand-written NumPy frees its
+    # Much of the batched time is the kernel handing out fresh pages: compgraph keeps
+    # the values and adjoints a user can ask for (computing an anonymous intermediate's
+    # user into its array, handing an anonymous adjoint on), hand-written NumPy frees its
     # temporaries and reuses their memory. With glibc told to keep freed memory the
     # comparison is of arithmetic only; printed to explain the row above, not as a target.
     env = dict(os.environ, MALLOC_TRIM_THRESHOLD_=str(2**34), MALLOC_MMAP_THRESHOLD_=str(2**30),

@@ -207,6 +207,14 @@ class Gradients(_PerNode):
         except AttributeError:
             pass
         nodes = self.nodes
+        if isinstance(nodes, HandedOn):
+            raw, handed = nodes.adjoints, nodes.handed
+            self._nonfinite = next(
+                (i for i in range(len(nodes) - 1, -1, -1)
+                 if (raw[i] is not None and not is_finite(raw[i])) or
+                 (i in handed and not nodes.surely_finite(i) and not is_finite(nodes[i]))),
+                None)
+            return self._nonfinite
         self._nonfinite: int | None = next(
             (i for i in range(len(nodes) - 1, -1, -1)
              if nodes[i] is not None and not is_finite(nodes[i])), None)
@@ -358,7 +366,12 @@ def backward(graph: Graph, values: Values, seed: Value = None, *,
         if getattr(values, "all_floats", False) and type(seed) is float:
             _float_sweep(graph, plan, vals, adj, needs)
         else:
-            _general_sweep(graph, plan[0], vals, adj, needs, ones)
+            handed = _general_sweep(graph, plan[0], vals, adj, needs, ones)
+            if handed:
+                grads = Gradients(graph, values, HandedOn(graph, values, adj, handed, needs))
+                if names is not None:
+                    grads.wrt, grads.computed = names, needs
+                return grads
     grads = Gradients(graph, values, tuple(adj))
     if names is not None:
         grads.wrt, grads.computed = names, needs
@@ -409,7 +422,7 @@ def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
 
 
 def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
-                   adj: list[Value], needs: bytes, ones: Value = None) -> None:
+                   adj: list[Value], needs: bytes, ones: Value = None) -> dict[int, int]:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
     Contributions are not kept (``Gradients.edges`` computes them again when asked), so a
@@ -421,15 +434,29 @@ def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
     an adjoint already handed on as some node's ``g``) is never written. ``ones`` is the
     seed when it is all ones (it is never written, so any adjoint that is this very
     array is all ones too).
+
+    An anonymous node's adjoint that the sweep made and that goes on unchanged to one
+    operand (``x + x``, ``p - q``'s p) is handed on: it becomes that operand's running
+    sum, and the node's own adjoint is computed again from its users when asked for
+    (:class:`HandedOn`), as NumPy reuses the temporary of ``2*gb*a``. Returns the handed
+    nodes and the operand each handed its array to.
     """
     owned: set[int] = set()  # ids of adjoints this sweep allocated and nothing else holds
+    handed: dict[int, int] = {}
+    anonymous = _anonymous(graph)
     for i in ids:
         g = adj[i]
         if g is None:
             continue
-        # From here on g may be shared with edges and other adjoints: never written again.
+        mine = id(g) in owned
+        # From here on g may be shared with edges and other adjoints: never written again
+        # (unless it is handed on whole: then it is an operand's running sum, and owned).
         owned.discard(id(g))
-        _general_node(graph, i, g, vals, adj, needs, owned, ones)
+        _general_node(graph, i, g, vals, adj, needs, owned, ones,
+                      handed if mine and anonymous[i] else None)
+    for i in handed:
+        adj[i] = None  # its array is now another node's: see HandedOn
+    return handed
 
 
 def _times_one(d: Value, g: Value) -> bool:
@@ -441,9 +468,11 @@ def _times_one(d: Value, g: Value) -> bool:
 
 
 def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: list[Value],
-                  needs: bytes, owned: set[int] | None, ones: Value = None) -> None:
+                  needs: bytes, owned: set[int] | None, ones: Value = None,
+                  handed: dict[int, int] | None = None) -> None:
     """One node's edges: each operand's contribution, added to its adjoint (in place
-    where ``owned`` says the adjoint is an array only this sweep refers to)."""
+    where ``owned`` says the adjoint is an array only this sweep refers to). With
+    ``handed``, g is the sweep's own and may be handed on whole to one operand."""
     node = graph.nodes[i]
     operands = node.operands
     op = OPS[node.op]  # type: ignore[index]
@@ -483,6 +512,17 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
         if owned is None:
             adj[j] = c if prev is None else prev + c
             continue
+        if c is g and handed is not None:
+            receiver = handed.get(i)
+            if receiver is None and prev is None:
+                adj[j] = g  # handed on: j's running sum from here
+                owned.add(id(g))
+                handed[i] = j
+                continue
+            if receiver is not None and receiver != j:
+                # g goes to a second operand too: shared by both, so written by neither
+                owned.discard(id(g))
+                del handed[i]
         fresh = (made and type(c) is np.ndarray and c.base is None and c.flags.writeable)
         if ones is not None and prev is not None:
             # The seed's ones added as the number 1.0: the same sums, one array less to read.
@@ -504,6 +544,82 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
             fresh = type(c) is np.ndarray
         if fresh:
             owned.add(id(c))
+
+
+def _anonymous(graph: Graph) -> bytes:
+    """Per node, 1 where no name refers to it (not the output either): a node whose
+    adjoint only pictures ask for, by its id."""
+    flags = graph.memo.get("anonymous")
+    if flags is None:
+        flags = bytearray(label is None for label in graph.labels)
+        flags[graph.output] = 0
+        flags = graph.memo["anonymous"] = bytes(flags)
+    return flags
+
+
+class HandedOn(Sequence):
+    """Adjoints where some anonymous nodes' arrays were handed on to an operand as its
+    running sum (see ``_general_sweep``). Such an adjoint is computed again when first
+    asked for: the sum of what its users' edges carry, in the sweep's order, the same
+    bits. ``handed`` maps each such node to the operand it handed its array to."""
+
+    def __init__(self, graph: Graph, values: Values, adjoints: list[Value],
+                 handed: dict[int, int], needs: bytes) -> None:
+        self.graph = graph
+        self.values = values
+        self.adjoints = adjoints  # None where handed on
+        self.handed = handed
+        self.needs = needs
+        self._again: dict[int, Value] = {}
+
+    def __len__(self) -> int:
+        return len(self.adjoints)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        if i not in self.handed:
+            return self.adjoints[i]
+        if i not in self._again:
+            # Newest first, so that a handed user's adjoint is there when needed: no
+            # recursion however long a chain of handed nodes.
+            for h in sorted((h for h in self.handed if h >= i and h not in self._again),
+                            reverse=True):
+                self._again[h] = self._from_users(h)
+        return self._again[i]
+
+    def _from_users(self, i: int) -> Value:
+        total: Value = None
+        for u in _users(self.graph)[i]:  # newest first, as the sweep went
+            if self[u] is None:
+                continue
+            cs = _edge_contributions(self.graph, self.values, self, u, self.needs)
+            for k, j in enumerate(self.graph.nodes[u].operands):
+                if j == i and cs[k] is not None:
+                    total = cs[k] if total is None else total + cs[k]
+        return total
+
+    def surely_finite(self, i: int) -> bool:
+        """Whether handed node ``i``'s adjoint is known to be finite without computing it:
+        it is a term of the sum its array became, and a sum with a NaN or an infinity
+        among its terms is not finite."""
+        while i in self.handed:
+            i = self.handed[i]
+        return is_finite(self.adjoints[i])
+
+
+def _users(graph: Graph) -> dict[int, list[int]]:
+    """Each node's users (nodes it is an operand of), newest first; kept on the graph."""
+    users = graph.memo.get("users")
+    if users is None:
+        users = {}
+        for node in reversed(graph.nodes):
+            for j in dict.fromkeys(node.operands):
+                users.setdefault(j, []).append(node.id)
+        graph.memo["users"] = users
+    return users
 
 
 def _edge_contributions(graph: Graph, values: Values, adjoints: tuple[Value, ...],

@@ -216,10 +216,11 @@ def test_an_almost_ones_seed_is_multiplied() -> None:
 import importlib  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
-from hypothesis import given  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from compgraph.evaluate import Recomputed  # noqa: E402
+from test_ownership import fan_out_programs  # noqa: E402
 from test_properties import SETTINGS, program_text, programs  # noqa: E402
 
 EVALUATE = importlib.import_module("compgraph.evaluate")
@@ -381,3 +382,115 @@ def test_relus_rule_multiplies_by_the_mask_itself() -> None:
     for a, b in zip(g[:40].tolist(), x[:40].tolist()):  # floats, and a float g on an array x
         assert same(relu.vjp[0](a, None, b), a * relu.partials[0](None, b))
     np.testing.assert_array_equal(relu.vjp[0](2.0, None, x), 2.0 * relu.partials[0](None, x))
+
+
+# --- adjoints handed on (issue 13) -----------------------------------------------------------
+
+DIFFERENTIATE = importlib.import_module("compgraph.differentiate")
+
+
+@contextmanager
+def nothing_handed_on():
+    """Reverse mode keeps every adjoint where the sweep left it (no node is anonymous)."""
+    saved = DIFFERENTIATE._anonymous
+    DIFFERENTIATE._anonymous = lambda graph: bytes(len(graph.nodes))
+    try:
+        yield
+    finally:
+        DIFFERENTIATE._anonymous = saved
+
+
+def test_an_anonymous_adjoint_is_handed_on_and_computed_again() -> None:
+    # (x + x)'s adjoint, made by the sweep, goes on whole to x: it becomes x's running sum
+    # (doubled in place, then x*y's contribution added), and is computed again when asked.
+    graph = parse("a = x*y + z; b = a*(x + x); w = a*b + b")
+    rng = np.random.default_rng(8)
+    point = {n: rng.uniform(-1, 1, 6) for n in "xyz"}
+    values = evaluate(graph, point)
+    xx = next(i for i, node in enumerate(graph.nodes) if node.operands == (0, 0))
+    for seed in (1.0, np.ones(6), rng.uniform(-1, 1, 6)):
+        grads = backward(graph, values, seed=seed)
+        assert isinstance(grads.nodes, DIFFERENTIATE.HandedOn)
+        assert grads.nodes.handed == {xx: 0}
+        with nothing_handed_on():
+            want = backward(graph, values, seed=seed)
+        assert type(want.nodes) is tuple
+        for i in range(len(graph)):
+            assert_same(grads.nodes[i], want.nodes[i])
+        assert grads.edges.keys() == want.edges.keys()
+        for key in want.edges:
+            assert_same(grads.edges[key], want.edges[key])
+        # d w/d(x + x) = (dw/db) * a = (a + 1) * a, times the seed
+        np.testing.assert_allclose(grads.nodes[xx], seed * (values["a"] + 1) * values["a"])
+    assert list(grads.nodes[xx:xx + 1]) == [grads.nodes[xx]] and grads.nodes[-1] is grads.nodes[8]
+
+
+@SETTINGS
+@given(programs(vectors=True), st.data())
+def test_handing_adjoints_on_gives_the_same_gradients(drawn, data) -> None:
+    statements, point = drawn
+    graph = parse(program_text(statements))
+    in_place = data.draw(st.booleans())
+    with in_place_above(0 if in_place else 1 << 60):
+        values = evaluate(graph, point)
+    names = list(graph.latest)
+    wrt = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(names), min_size=1,
+                                                   unique=True)))
+    out_shape = np.shape(values.output)
+    seed = None if not out_shape else data.draw(st.sampled_from(["ones", "random", "one"]))
+    seed = {None: None, "ones": np.ones(out_shape), "one": 1.0,
+            "random": np.linspace(-1, 2, int(np.prod(out_shape))).reshape(out_shape)}[seed]
+    got = backward(graph, values, seed=seed, wrt=wrt)
+    with nothing_handed_on():
+        want = backward(graph, values, seed=seed, wrt=wrt)
+    for i in range(len(graph)):
+        assert_same(got.nodes[i], want.nodes[i])
+    assert got.nonfinite == want.nonfinite
+    for key in want.edges:
+        assert_same(got.edges[key], want.edges[key])
+
+
+@pytest.mark.parametrize("x, first", [(np.inf, "x + x"), (1.0, None), (np.nan, "x + x")])
+def test_a_handed_adjoint_that_is_not_finite_is_found(x: float, first) -> None:
+    # (x + x)'s adjoint, q*(y*s), is the sweep's own: handed on to x
+    graph = parse("w = ((y*s)*(x + x))*q")
+    point = dict(x=np.full(3, 1.0), y=np.full(3, x), s=np.full(3, 2.0), q=np.full(3, 0.5))
+    values = evaluate(graph, point)
+    grads = backward(graph, values, seed=1.0)
+    with nothing_handed_on():
+        want = backward(graph, values, seed=1.0)
+    assert isinstance(grads.nodes, DIFFERENTIATE.HandedOn) and grads.nodes.handed
+    assert grads.nonfinite == want.nonfinite
+    assert (grads.nonfinite is None) == (first is None)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(fan_out_programs(), st.data())
+def test_fan_out_programs_in_place_and_handed_on_give_the_same_bits(drawn, data) -> None:
+    # Programs of batches where intermediates are often computed in place and adjoints
+    # handed on: values, gradients, edges and the non-finite reports are those of an
+    # evaluation that keeps every value and a sweep that keeps every adjoint.
+    text, point = drawn
+    graph = parse(text)
+    point = {n: v for n, v in point.items() if n in graph.input_names}
+    kept = evaluate(graph, point)
+    with in_place_above(0):
+        values = evaluate(graph, point)
+    for i in range(len(graph)):
+        assert_same(values.nodes[i], kept.nodes[i])
+    shape = np.shape(kept.output)
+    seed = data.draw(st.sampled_from([1.0, "ones", "random"]))
+    seed = {"ones": np.ones(shape), "random": np.linspace(-2, 1, kept.output.size).reshape(shape)
+            }.get(seed, seed)
+    wrt = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(list(graph.latest)),
+                                                   min_size=1, unique=True)))
+    got = backward(graph, values, seed=seed, wrt=wrt)
+    with nothing_handed_on():
+        want = backward(graph, kept, seed=seed, wrt=wrt)
+    for i in range(len(graph)):
+        assert_same(got.nodes[i], want.nodes[i])
+    assert got.nonfinite == want.nonfinite
+    assert got.edges.keys() == want.edges.keys()
+    for key in want.edges:
+        assert_same(got.edges[key], want.edges[key])
