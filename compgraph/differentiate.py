@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import EvaluationError, InputError, NotComputedError
 from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
-                       forward_plan, is_finite, kind_of_nonfinite, require, same_nodes)
+                       forward_plan, is_finite, kind_of_nonfinite, node_id, require,
+                       same_nodes)
 from .graph import INPUT, OP, Graph
 from .ops import OPS
 
@@ -115,7 +116,7 @@ class _PerNode(Mapping):
         return _zero_like(self.values.nodes[i]) if v is None else v
 
     def __getitem__(self, name: str) -> Value:
-        return self.of(self.graph.node(name).id)
+        return self.of(node_id(self.graph, name))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.graph.latest)
@@ -169,7 +170,7 @@ class Gradients(_PerNode):
         return super().of(i)
 
     def __getitem__(self, name: str) -> Value:
-        i = self.graph.node(name).id
+        i = node_id(self.graph, name)
         if self.computed is not None and not self.computed[i]:
             raise self._not_computed(name)
         return super().of(i)
@@ -337,7 +338,7 @@ def backward(graph: Graph, values: Values, seed: Value = None, *,
     nodes = graph.nodes
     vals = values.nodes
     if isinstance(vals, Recomputed):
-        # Values not kept are never read by the rules that run (see takeover_plan).
+        # Values not kept are never read by the rules that run (see evaluate.array_plan).
         vals = vals.stand_ins
     out = graph.output
     ones = None
@@ -473,17 +474,22 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to). With
     ``handed``, g is the sweep's own and may be handed on whole to one operand."""
-    node = graph.nodes[i]
-    operands = node.operands
-    op = OPS[node.op]  # type: ignore[index]
+    entries = graph.memo.get("general")
+    if entries is None:
+        entries = graph.memo["general"] = {}
+    entry = entries.get(i)
+    if entry is None:  # made once per node, on first use
+        node = graph.nodes[i]
+        entry = entries[i] = (node.operands, OPS[node.op],  # type: ignore[index]
+                              node.kwargs if node.params else _NO_PARAMS)
+    operands, op, kw = entry
     rules = op.vjp
     fresh_rules = op.fresh
     # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
     # local derivative: a pass over the batch (and a new array) saved.
     partials = op.partials if g is ones or (type(g) is float and g == 1.0) else None
     outv = vals[i]
-    args = tuple(vals[j] for j in operands)
-    kw = node.kwargs if node.params else _NO_PARAMS
+    args = tuple([vals[j] for j in operands])
     for k, j in enumerate(operands):
         if not needs[j]:
             continue

@@ -143,6 +143,13 @@ def _first_nonfinite_kept(nodes: Recomputed) -> int | None:
                  and not is_finite(nodes[t])), first)
 
 
+def node_id(graph: Graph, name: str) -> int:
+    """The newest node of ``name``; :class:`~compgraph.errors.UnknownNameError` listing the
+    names otherwise (as ``Graph.node``, without making the node)."""
+    i = graph.latest.get(name) if isinstance(name, str) else None
+    return graph.node(name).id if i is None else i
+
+
 class Values(Mapping):
     """The value of every node. Indexing by name gives the newest version of that name.
 
@@ -180,7 +187,7 @@ class Values(Mapping):
         return same_nodes(self.graph, graph)
 
     def __getitem__(self, name: str) -> Value:
-        return self.nodes[self.graph.node(name).id]
+        return self.nodes[node_id(self.graph, name)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.graph.latest)
@@ -408,14 +415,17 @@ IN_PLACE_BYTES = 1 << 17
 _CARRIES_NONFINITE = frozenset({"add", "sub", "mul", "neg"})
 
 
-def takeover_plan(graph: Graph) -> list[int]:
-    """Per operation of the forward plan, the operand (0 or 1) whose array it may compute
-    into, or -1: an anonymous operation used once, by this one, whose value no reverse
-    rule reads (neither this operation's rules that may run, nor its own)."""
-    takeover = graph.memo.get("takeover")
-    if takeover is not None:
-        return takeover
+def array_plan(graph: Graph) -> tuple[list[int], list[Any]]:
+    """What evaluation on arrays adds to the forward plan, per operation: the operand (0
+    or 1) whose array it may compute into, or -1 (an anonymous operation used once, by
+    this one, whose value no reverse rule reads: neither this operation's rules that may
+    run, nor its own); and its operator's ``into`` (``into(None, *args)`` is the forward
+    on arrays, without the wrappers that make it total on floats)."""
+    cached = graph.memo.get("arrays")
+    if cached is not None:
+        return cached
     plan = forward_plan(graph)
+    intos = [OPS[name].into if not OPS[name].params else None for name in plan.names]
     takeover = [-1] * len(plan.ids)
     users = [name in _CARRIES_NONFINITE and OPS[name].into is not None
              and OPS[name].reads is not None for name in plan.names]
@@ -446,13 +456,13 @@ def takeover_plan(graph: Graph) -> list[int]:
                     continue
                 takeover[k_op] = k
                 break
-    graph.memo["takeover"] = takeover
-    return takeover
+    cached = graph.memo["arrays"] = (takeover, intos)
+    return cached
 
 
 def _take_over(graph: Graph, i: int, k: int, a: int, b: int, vals: list[Value],
                taken: dict[int, int]) -> bool:
-    """Compute node ``i`` into the array of its operand ``k`` (see :func:`takeover_plan`)
+    """Compute node ``i`` into the array of its operand ``k`` (see :func:`array_plan`)
     when that is an array of at least IN_PLACE_BYTES that already has the result's shape."""
     t = a if k == 0 else b
     buf = vals[t]
@@ -576,20 +586,27 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                         vals[i] = forward(*[vals[j] for j in a])
             else:
                 taken = {}
-                for i, forward, a, b, check, k in zip(plan.ids, plan.forwards, plan.a, plan.b,
-                                                      plan.checks, takeover_plan(graph)):
+                takeover, intos = array_plan(graph)
+                for i, forward, a, b, check, k, into in zip(plan.ids, plan.forwards, plan.a,
+                                                            plan.b, plan.checks, takeover,
+                                                            intos):
                     if k >= 0 and _take_over(graph, i, k, a, b, vals, taken):
                         continue
                     if b >= 0:
                         x, y = vals[a], vals[b]
                         if check == _SAME_SHAPES and np.shape(x) != np.shape(y):
                             raise _located(graph, i, _cost_shapes(graph, i, x, y))
-                        out = vals[i] = forward(x, y)
+                        if into is not None and (type(x) is np.ndarray or type(y) is np.ndarray):
+                            out = vals[i] = into(None, x, y)  # the forward on arrays, directly
+                        else:
+                            out = vals[i] = forward(x, y)
                         if (check == _BROADCASTS and type(out) is np.ndarray
                                 and out.shape != np.shape(x) and out.shape != np.shape(y)):
                             _outer_broadcast(graph, i, x, y, out, strict)
                     elif b == -1:
-                        vals[i] = forward(vals[a])
+                        x = vals[a]
+                        vals[i] = into(None, x) if into is not None and type(x) is np.ndarray \
+                            else forward(x)
                     else:
                         vals[i] = forward(*[vals[j] for j in a])
                 if taken:

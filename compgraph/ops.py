@@ -115,7 +115,8 @@ class Op:
     # elementwise operators whose forward always gives a new array on arrays. Evaluation
     # may then compute an anonymous intermediate's only user into the intermediate's own
     # array (evaluation made that array, and nothing else refers to it) instead of
-    # allocating another one, as NumPy reuses the temporary of ``x*y + z``.
+    # allocating another one, as NumPy reuses the temporary of ``x*y + z``; and
+    # ``into(None, *args)`` is the forward on arrays, a new array.
     into: Callable[..., Any] | None = None
     # Per operand's reverse rule (and partial): the values it reads, ``"o"`` for the
     # result and ``"0"``, ``"1"`` for the operands (``"1"`` for ``g * y``); ``None`` claims

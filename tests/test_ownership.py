@@ -90,8 +90,12 @@ def test_into_is_the_forward_written_into_an_array(name: str) -> None:
         out = np.full(want.shape, 7.0)
         with np.errstate(all="ignore"):  # as evaluation runs it
             op.into(out, *args)
-        np.testing.assert_array_equal(out, want)
-        assert np.array_equal(np.signbit(out), np.signbit(want))
+            new = op.into(None, *args)  # the forward on arrays, without its wrappers
+        for got in (out, new):
+            np.testing.assert_array_equal(got, want)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
+        assert type(new) is np.ndarray and new.base is None
+        assert not any(isinstance(a, np.ndarray) and np.shares_memory(new, a) for a in args)
 
 
 class Poison:
