@@ -142,7 +142,7 @@ class Gradients(_PerNode):
     wrt: tuple[str, ...] | None = None
     # Per node, whether its adjoint was computed (``None``: all were). A computed node
     # whose adjoint is None received nothing: its gradient is zero.
-    computed: bytearray | None = None
+    computed: bytes | None = None
 
     def _compute_edges(self) -> dict[tuple[int, int], Value]:
         # The sweep does not keep them: the rules are pure, so the same computation from
