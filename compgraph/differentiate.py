@@ -809,7 +809,10 @@ def jacobian(graph: Graph, wrt: str, inputs: Mapping[str, Any] | None = None, /,
     graph = graph.with_output(output)
     graph, x_id = _leaf(graph, wrt)
     if graph is not values.graph:
-        values = Values(graph, values.nodes, all_floats=values.all_floats)
+        # Values not kept were left out for the rules that run on the whole graph; the cut
+        # graph runs others: every value, kept.
+        nodes = values.nodes if not isinstance(values.nodes, Recomputed) else tuple(values.nodes)
+        values = Values(graph, nodes, all_floats=values.all_floats)
     in_shape = np.shape(values.nodes[x_id])
     out_shape = np.shape(values.output)
     n_in = int(np.prod(in_shape))

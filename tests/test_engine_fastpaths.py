@@ -13,7 +13,7 @@ import random
 import numpy as np
 import pytest
 
-from compgraph import OPS, backward, evaluate, parse
+from compgraph import OPS, backward, evaluate, jacobian, parse
 from compgraph.evaluate import FLOAT_FORWARDS, Values
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-300, -1e-300, 1e308, -1e308,
@@ -494,3 +494,15 @@ def test_fan_out_programs_in_place_and_handed_on_give_the_same_bits(drawn, data)
     assert got.edges.keys() == want.edges.keys()
     for key in want.edges:
         assert_same(got.edges[key], want.edges[key])
+
+
+def test_a_jacobian_through_a_cut_reads_every_value() -> None:
+    # x*y is computed into by '* k' because k's rule, which reads x*y, never runs: k is
+    # computed from constants only. Cut at k, it is an input, and its rule runs.
+    graph = parse("k = [1.0, 2.0, 3.0, 4.0] * 2, w = (x*y) * k")
+    x, y = np.array([0.5, -1.0, 2.0, 3.0]), np.array([2.0, 3.0, -1.0, 0.25])
+    with in_place_above(0):
+        values = evaluate(graph, x=x, y=y)
+        assert isinstance(values.nodes, Recomputed) and values.nodes.taken
+        jac = jacobian(graph, "k", values=values)
+    np.testing.assert_array_equal(jac, np.diag(x * y))
