@@ -10,9 +10,10 @@ Every ratio is against a baseline run in the same process (the command-line row 
 table are the best of several repeats; the rows of issue 13 (batched, the two-layer
 network, first call against a warm one) are medians of interleaved runs, in wall-clock
 and in CPU time, and their verdicts are the CPU times': on a shared virtual machine the
-wall clock also times the others (here a process that frees a large array can wait
-milliseconds, off the CPU, for the other CPU to acknowledge the unmapping). The garbage
-collector stays on, as a user of the library has it.
+wall clock also times the others, and the host (on this one, touching freshly mapped
+memory waits off the CPU about as long as the kernel spends zeroing it, so the wall
+clock follows the allocator's state more than the arithmetic). The garbage collector
+stays on, as a user of the library has it.
 NumPy's BLAS runs on one thread (set below, before NumPy is imported), so that the
 two-layer row compares the same arithmetic on both sides.
 
