@@ -474,15 +474,10 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to). With
     ``handed``, g is the sweep's own and may be handed on whole to one operand."""
-    entries = graph.memo.get("general")
-    if entries is None:
-        entries = graph.memo["general"] = {}
-    entry = entries.get(i)
-    if entry is None:  # made once per node, on first use
-        node = graph.nodes[i]
-        entry = entries[i] = (node.operands, OPS[node.op],  # type: ignore[index]
-                              node.kwargs if node.params else _NO_PARAMS)
-    operands, op, kw = entry
+    node = graph.nodes[i]
+    operands = node.operands
+    op = OPS[node.op]  # type: ignore[index]
+    kw = node.kwargs if node.params else _NO_PARAMS
     rules = op.vjp
     fresh_rules = op.fresh
     # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
