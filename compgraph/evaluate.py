@@ -257,7 +257,8 @@ def describe_node(graph: Graph, i: int, what: str) -> str:
         from .errors import excerpt
         line, col, caret = excerpt(graph.source, *node.span)
         text = " ".join(graph.source[node.span[0]:node.span[1]].split())
-        subject = f"{name} = {text}" if name and name != text else text
+        # An alias's label already holds its text ("x = y" for `y = x`): say it once.
+        subject = f"{name} = {text}" if name and text not in name.split(" = ") else name or text
         return f"line {line}, column {col}: {what} at {subject}\n{caret}"
     label = name or (node.op or node.kind)
     return f"{what} at {label}"

@@ -350,6 +350,24 @@ def _erf_d(x: Value, out: Value) -> Value:
     return _TWO_OVER_SQRT_PI * (np.exp(-x * x) if is_array(x) else math.exp(-x * x))
 
 
+def _times_vanishing(x: Value, small: Value) -> Value:
+    """``x * small`` where ``small`` decays faster than x grows (Phi(x), phi(x) as x -> ±inf):
+    0 where ``small`` is exactly 0, so gelu(-inf) is 0 and gelu'(±inf) is 0 or 1, not NaN."""
+    with np.errstate(invalid="ignore"):
+        product = x * small
+    if is_array(product):
+        return np.where(small == 0, 0.0, product)
+    return 0.0 if small == 0 else product
+
+
+def _gelu(x: Value) -> Value:
+    return _times_vanishing(x, _phi_cdf(x))
+
+
+def _gelu_d(x: Value, out: Value) -> Value:
+    return _phi_cdf(x) + _times_vanishing(x, _phi_pdf(x))
+
+
 def _gelu_d_expr(x: Any, out: Any) -> Any:
     """gelu' = Phi(x) + x phi(x), grouped as _phi_cdf and _phi_pdf compute it."""
     cdf = 0.5 * (1.0 + sym("erf", x * _SQRT1_2))
@@ -358,7 +376,9 @@ def _gelu_d_expr(x: Any, out: Any) -> Any:
 
 def _gelu_tanh(x: Value) -> Value:
     th = np.tanh if is_array(x) else math.tanh
-    return 0.5 * x * (1.0 + th(_GELU_C * (x + 0.044715 * x ** 3)))
+    with np.errstate(over="ignore"):
+        u = _GELU_C * (x + 0.044715 * x ** 3)
+    return 0.5 * _times_vanishing(x, 1.0 + th(u))
 
 
 def _gelu_tanh_d(x: Value, out: Value, tanh: Callable | None = None) -> Value:
@@ -1155,8 +1175,7 @@ _RECORDS: list[Op] = [
            "-1, 0 or 1; derivative 0 everywhere", lambda x, out: None),
     _unary("erf", "erf", math.erf, _erf_array, _erf_d, "the error function",
            lambda x, out: _TWO_OVER_SQRT_PI * sym("exp", -x * x)),
-    _unary("gelu", "gelu", lambda x: x * _phi_cdf(x), lambda x: x * _phi_cdf(x),
-           lambda x, out: _phi_cdf(x) + x * _phi_pdf(x), "x * Phi(x), exact (erf) form",
+    _unary("gelu", "gelu", _gelu, _gelu, _gelu_d, "x * Phi(x), exact (erf) form",
            _gelu_d_expr),
     _unary("gelu_tanh", "gelu", _gelu_tanh, _gelu_tanh, _gelu_tanh_d,
            "gelu's tanh approximation",

@@ -161,6 +161,14 @@ def test_gradients_report_where_they_first_become_nonfinite() -> None:
     assert fine.nonfinite is None and fine.nonfinite_message() is None
 
 
+def test_a_report_at_an_alias_names_it_once() -> None:
+    # `y = x` makes y another name of input x: the label is "x = y", the text "x".
+    g = cg.parse("y = x; w = log(y)")
+    grads = cg.backward(g, cg.evaluate(g, x=-1.0))
+    assert grads.nonfinite_message().splitlines()[0] == (
+        "line 1, column 5: the gradient is not finite (NaN) at x = y")
+
+
 def test_plot_leaves_gaps_where_the_function_is_undefined() -> None:
     s = sample("log(x)", -2.0, 2.0, 9)
     undefined = s.x < 0
@@ -240,6 +248,18 @@ def test_gelu_tanh_far_from_zero_has_its_limits() -> None:
     assert cg.gradients(g, x=1e200)["x"] == 1.0
     assert cg.gradients(g, x=-1e200)["x"] == 0.0
     np.testing.assert_array_equal(cg.jacobian(g, "x", x=[1e200, -1e200]), [[1.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("op", ["gelu", "gelu_tanh"])
+def test_gelu_at_the_infinities_takes_its_limits(op: str) -> None:
+    # x * Phi(x) at -inf is -inf * 0 in floating point: NaN, where the function tends to 0.
+    g = cg.parse(f"y = {op}(x)")
+    assert cg.evaluate(g, x=-math.inf)["y"] == 0.0
+    assert cg.evaluate(g, x=math.inf)["y"] == math.inf
+    assert cg.gradients(g, x=-math.inf)["x"] == 0.0
+    assert cg.gradients(g, x=math.inf)["x"] == 1.0
+    np.testing.assert_array_equal(cg.jacobian(g, "x", x=[math.inf, -math.inf]), [[1.0, 0.0], [0.0, 0.0]])
+    assert math.isnan(cg.gradients(g, x=math.nan)["x"])
 
 
 # --- NumPy's RuntimeWarnings never leak ---------------------------------------------------------
