@@ -295,6 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "graphs), or auto (fast above a size, with a note)")
     p.add_argument("--no-values", action="store_true",
                    help="forward view: draw the structure only, without values")
+    p.add_argument("--collapse", action="store_true",
+                   help="draw each call of a function defined with def as one block "
+                        "(linear₁), not its body")
+    p.add_argument("--expand", action="append", default=[], metavar="NAME",
+                   help="with --collapse, draw this call's body again (linear#2, or "
+                        "linear for all its calls); repeatable")
     p.add_argument("--open", action="store_true", dest="open_viewer",
                    help="open the written file with the system viewer")
     from .steps_cli import add_diff_options

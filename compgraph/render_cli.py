@@ -65,6 +65,7 @@ def run_render(args: argparse.Namespace) -> int:
         tans = tangents(graph, values, wrt)  # type: ignore[arg-type]
 
     _check_costs(graph, args.cost)
+    _check_expand(graph, args.collapse, args.expand)
     if args.max_grid < 0:
         raise cli.UsageError(f"--max-grid {args.max_grid}: give 0 or more rows and columns "
                              "(0 draws every array as its shape and range)")
@@ -76,7 +77,7 @@ def run_render(args: argparse.Namespace) -> int:
                       rankdir=args.rankdir, theme=args.theme,
                       label_anonymous=args.label_anonymous, title=args.title,
                       costs=args.cost, layout=args.layout, max_grid=args.max_grid, path=path,
-                      **options)
+                      collapse=args.collapse, expand=args.expand, **options)
 
     if folder:
         for written in write_each_path(args, _default_path(args, graph, "x").stem,
@@ -120,3 +121,19 @@ def _check_costs(graph: Graph, names: list[str]) -> None:
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise cli.UsageError(f"--cost {name}: the program has no variable of that name"
                                  f"{hint}; it has: {', '.join(graph.latest)}")
+
+
+def _check_expand(graph: Graph, collapse: bool, names: list[str]) -> None:
+    """``--expand NAME`` names a call of the program, and opens it in a collapsed picture
+    (a mistake is a usage error, the message listing the calls there are)."""
+    from . import cli
+    from .drawing.collapse import calls_named
+    from .errors import RenderError
+
+    if names and not collapse:
+        raise cli.UsageError(f"--expand {names[0]}: calls are drawn open unless collapsed; "
+                             "add --collapse")
+    try:
+        calls_named(graph, names)
+    except RenderError as exc:
+        raise cli.UsageError(f"--expand: {exc}") from None

@@ -48,6 +48,7 @@ from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
 from . import annotate, fit
 from . import markup as mk
+from .collapse import Wiring
 from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
 from .layout import BEST, Layout, choose_layout, dot_work, fixed_positions, layered_order
 from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
@@ -181,10 +182,13 @@ class _Builder:
 
     def __init__(self, graph: Graph, view: str, data: _Data, *, edge_labels: str,
                  rankdir: str, theme: Theme, layout: Layout, label_anonymous: bool,
-                 costs: frozenset[int], max_grid: int) -> None:
+                 costs: frozenset[int], max_grid: int, wiring: Wiring | None = None) -> None:
         from .views import Overlay
 
         self.g = graph
+        # What is drawn: operators and variables by key (collapse.py); without collapsed
+        # calls every key is the graph node's id.
+        self.w = wiring if wiring is not None else Wiring(graph)
         self.view = view
         self.data = data
         self.edge_labels = edge_labels
@@ -196,64 +200,93 @@ class _Builder:
         self.max_grid = max_grid
         self.overlay: Overlay = Overlay(self)  # the explaining views' restyling (views/)
         self.legend_width: float | None = None  # the legend's widest row, in points
-        self.rows: list[int] | None = None  # each graph node's row when wrapped (rows.py)
+        self.rows: list[int] | None = None  # each group's row when wrapped (rows.py)
         self._sizes: dict[str, Any] = {}  # fit.sizes() by rankdir
         self._memo: dict[tuple, Any] = {}  # annotations and edge attributes by rankdir
         self._positioned = 0  # DOT nodes with fixed positions, before the edge labels
         self.colors = theme.colors
         self.live = graph.ancestors_of_output
         self.pos: dict[str, str] | None = None  # pinned positions (fast layout only)
-        # Outgoing operand edges of each node, in (consumer, operand index) order.
-        self.uses: list[list[tuple[int, int]]] = [[] for _ in graph.nodes]
-        for n in graph.nodes:
-            for k, j in enumerate(n.operands):
-                self.uses[j].append((n.id, k))
+        self._group_of: dict[int, int] | None = None  # variable -> its group (row())
 
     # --- ids -------------------------------------------------------------------------------
 
     def var_id(self, i: int) -> str:
-        node = self.g.nodes[i]
-        if node.kind == CONST:
+        if self.w.kind(i) == CONST:
             return f"c{i}"
-        label = self.g.labels[i]
+        label = self.w.label(i)
         return f"v{i}_{label}" if label else f"v{i}"
 
-    @staticmethod
-    def op_id(i: int) -> str:
+    def op_id(self, i: int) -> str:
+        if self.w.is_block(i):
+            return f"call{self.w.call(i)}_{self.g.calls[self.w.call(i)].function}"
         return f"op{i}"
 
     # --- numbers ---------------------------------------------------------------------------
 
     def value(self, i: int) -> Any:
         vals = self.data.values
-        return None if vals is None else vals[i]
+        return None if vals is None else vals[self.w.node(i)]
 
     def adjoint(self, i: int) -> Any:
+        """Variable ``i``'s gradient: its node's adjoint; for the output of a call that
+        returns its argument unchanged, what its own wires carry back (the adjoint itself
+        when they are all of the node's edges)."""
         adj = self.data.adjoints
-        if adj is None or not self.live[i] or not self.g.depends_on_input[i]:
+        node = self.w.node(i)
+        if adj is None or not self.live[node] or not self.g.depends_on_input[node]:
             return None
-        a = adj[i]
+        if node != i and i != self.w.output_var:
+            return self._carried(i, [e for use in self.w.uses(i) for e in self.w.edges(*use)])
+        a = adj[node]
         return 0.0 if a is None else a  # None means zero for a node the output depends on
 
+    def live_op(self, i: int) -> bool:
+        """Whether operator ``i``'s result reaches the output."""
+        return self.live[self.w.node(self.w.result(i))]
+
     def contribution(self, i: int, k: int) -> Any:
-        if self.data.adjoints is None or not self.live[i]:
+        """What wire ``k`` into operator ``i`` carries back: the engine's contribution of a
+        graph edge; into a block, the vector–Jacobian product (collapse.py)."""
+        if self.data.adjoints is None or not self.live_op(i):
             return None
-        j = self.g.nodes[i].operands[k]
-        if not self.g.depends_on_input[j]:
+        j = self.w.operands(i)[k]
+        if not self.g.depends_on_input[self.w.node(j)]:
             return None
-        c = self.data.grad_edges.get((i, k))
-        return 0.0 if c is None else c
+        edges = self.w.edges(i, k)
+        if edges == ((i, k),):
+            c = self.data.grad_edges.get((i, k))
+            return 0.0 if c is None else c
+        return self._carried(j, edges)
+
+    def _carried(self, var: int, edges: Sequence[tuple[int, int]]) -> Any:
+        """What ``edges`` out of ``var``'s node carry back together: the node's adjoint
+        when they are all its edges, else their contributions added in the engine's order
+        (newest user first)."""
+        node = self.w.node(var)
+        adj = self.data.adjoints
+        if adj is not None and node != self.g.output and self.w.complete(var, edges):
+            return 0.0 if adj[node] is None else adj[node]
+        total = None
+        for e in sorted(edges, key=lambda e: (-e[0], e[1])):
+            c = self.data.grad_edges.get(e)
+            if c is not None:
+                total = c if total is None else total + c
+        return 0.0 if total is None else total
 
     def tangent(self, i: int) -> Any:
-        """Node ``i``'s tangent; ``None`` when it does not depend on the chosen input."""
+        """Variable ``i``'s tangent; ``None`` when it does not depend on the chosen input."""
         tan = self.data.tangents
-        return None if tan is None else tan[i]
+        return None if tan is None else tan[self.w.node(i)]
 
     def tangent_edge(self, i: int, k: int) -> Any:
-        """What operand ``k`` adds to op ``i``'s tangent; ``None`` when its operand is fixed."""
-        tan = self.data.tangents
-        if tan is None or tan[self.g.nodes[i].operands[k]] is None:
+        """What operand ``k`` adds to op ``i``'s tangent; ``None`` when its operand is fixed.
+        Into a block, the tangent that enters it (its argument's)."""
+        source = self.w.operands(i)[k]
+        if self.tangent(source) is None:
             return None
+        if self.w.is_block(i):
+            return self.tangent(source)
         t = self.data.tangent_edges.get((i, k))
         return 0.0 if t is None else t
 
@@ -266,7 +299,7 @@ class _Builder:
 
     def out_port(self, j: int) -> dict[str, str]:
         """Where edges leave variable ``j``: its shape cell, on the side facing the flow."""
-        if self.g.nodes[j].kind == CONST:
+        if self.w.kind(j) == CONST:
             return {}
         return {"tailport": f"v:{_COMPASS[OUTPUT_SIDE[self.rankdir]]}"}
 
@@ -276,20 +309,23 @@ class _Builder:
 
     def weight(self, j: int) -> dict[str, str]:
         """A computed operand pulls its consumer into line (see ``OPERAND_WEIGHT``)."""
-        return {"weight": str(OPERAND_WEIGHT)} if self.g.nodes[j].kind == "op" else {}
+        return {"weight": str(OPERAND_WEIGHT)} if self.w.kind(j) == "op" else {}
 
     # --- nodes -----------------------------------------------------------------------------
 
     def name(self, i: int) -> str | None:
         """Variable ``i``'s name: the program's, or one given only inside a function's body
-        (shown in its call's cluster)."""
-        return self.g.labels[i] or self.g.local_name(i)
+        (shown in its call's cluster; a collapsed call's output has the program's only)."""
+        label = self.w.label(i)
+        if label or self.w.block_result(i):
+            return label
+        return self.g.local_name(i)
 
     def role(self, i: int) -> str:
-        node = self.g.nodes[i]
-        if node.kind == INPUT:
+        kind = self.w.kind(i)
+        if kind == INPUT:
             return "input"
-        if i == self.g.output:
+        if i == self.w.output_var:
             return "output"
         return "variable" if self.name(i) else "anonymous"
 
@@ -300,13 +336,12 @@ class _Builder:
         by the SVG pass; the value goes before it and the gradient or tangent after it,
         across the flow (annotate.py).
         """
-        node = self.g.nodes[i]
         label = self.name(i)
         role = self.role(i)
         style = {**self.theme.node[role], **self.overlay.node(i)}
         value = self.value(i)
-        if value is None and node.kind == INPUT:
-            value = node.value  # an input's default still tells its shape
+        if value is None and role == "input":
+            value = self.g.nodes[i].value  # an input's default still tells its shape
         before, after = self.annotations(i)
         size = float(style.get("fontsize", "14"))
         lines: list[mk.Markup] = []
@@ -338,7 +373,7 @@ class _Builder:
         width, height = _points(style["width"]), _points(style["height"])
         if role != "anonymous":
             size = float(style.get("fontsize", "14"))
-            name = self.g.labels[i] or ""
+            name = self.w.label(i) or ""
             width = max(width, _name_width(name, size) * NAME_STRETCH + NAME_PADDING)
         return round(width), round(height)
 
@@ -353,10 +388,14 @@ class _Builder:
         return (width + sum(b.width for b in blocks) + spacing,
                 max([height] + [b.height for b in blocks]))
 
+    def op_label(self, i: int) -> str:
+        """What operator ``i``'s block says: ``@``, ``Σ₀``, or a collapsed call's ``linear₁``."""
+        return self.w.block_label(i) if self.w.is_block(i) else self.g.nodes[i].op_label
+
     def op_size(self, i: int) -> tuple[float, float]:
         style = self.theme.node["cost" if i in self.costs else "op"]
         size = float(style.get("fontsize", "14"))
-        label = self.g.nodes[i].op_label
+        label = self.op_label(i)
         width = max(_points(style["width"]), annotate.text_width(label, size) + 16)
         return width, max(_points(style.get("height", style["width"])), 1.3 * size + 8)
 
@@ -401,16 +440,19 @@ class _Builder:
             adj = self.adjoint(i)
             if adj is not None:
                 # Fan-out made visible: the total is the sum of what the edges carry.
-                terms = [c for c in (self.contribution(*u) for u in self.uses[i])
+                terms = [c for c in (self.contribution(*u) for u in self.w.uses(i))
                          if c is not None]
                 after = self.annotation(i, "gradient", adj, terms)
         elif self.view == "tangent":
             t = self.tangent(i)
             if t is not None:
                 # Fan-in made visible; operands that do not move with the input add nothing.
-                terms = [c for c in (self.tangent_edge(i, k)
-                                     for k in range(len(self.g.nodes[i].operands)))
-                         if c is not None]
+                # A block's wires carry what enters it, which does not add up to its result.
+                op = self.w.producer(i)
+                terms = [] if op is None or self.w.is_block(op) else [
+                    c for c in (self.tangent_edge(op, k)
+                                for k in range(len(self.w.operands(op))))
+                    if c is not None]
                 after = self.annotation(i, "tangent", t, terms)
         return before, after
 
@@ -422,15 +464,19 @@ class _Builder:
                       "tooltip": annotate.tooltip_text(kind, value, TOOLTIP_VALUES)}
 
     def op_attrs(self, i: int) -> tuple[str, dict[str, str]]:
-        node = self.g.nodes[i]
-        record = OPS[node.op]
         cost = i in self.costs
         attrs = dict(self.theme.node["cost" if cost else "op"])
-        attrs["tooltip"] = mk.plain(record.doc or record.name)
+        if self.w.is_block(i):
+            call = self.g.calls[self.w.call(i)]
+            attrs["tooltip"] = mk.plain(f"{call.id}, collapsed (expand {call.id} to draw "
+                                        "its body)")
+        else:
+            record = OPS[self.g.nodes[i].op]
+            attrs["tooltip"] = mk.plain(record.doc or record.name)
         # The class tells dshape.py which boxes to round, and on which side.
         attrs["class"] = "cost" if cost else f"dshape_{OUTPUT_SIDE[self.rankdir]}"
         attrs.update(self.overlay.op(i))
-        return mk.plain(node.op_label), attrs
+        return mk.plain(self.op_label(i)), attrs
 
     # --- edge labels -----------------------------------------------------------------------
 
@@ -466,8 +512,8 @@ class _Builder:
         return self._memo[key]
 
     def _operand_edge(self, i: int, k: int) -> dict[str, str]:
-        j = self.g.nodes[i].operands[k]
-        const = not self.g.depends_on_input[j]
+        j = self.w.operands(i)[k]
+        const = not self.g.depends_on_input[self.w.node(j)]
         attrs: dict[str, str] = {"class": "operand", **self.out_port(j), **self.weight(j)}
         if const:
             attrs.update(self.theme.edge["const"])
@@ -489,7 +535,7 @@ class _Builder:
             if t is not None:
                 lines.append(("tangent", t, "tangent"))
         else:
-            live = self.live[i]
+            live = self.live_op(i)
             attrs.update(self.theme.edge["forward" if self.view == "both" else "gradient"])
             if not live:
                 attrs.update(self.theme.edge["dead"])
@@ -509,7 +555,7 @@ class _Builder:
         if self.edge_labels in ("gradient", "both") and c is not None:
             lines.append(("gradient", c, "gradient"))
         if self.edge_labels in ("local", "both") and local is not None:
-            adj = self.adjoint(i)
+            adj = self.adjoint(self.w.result(i))
             if (self.edge_labels == "both" and adj is not None and not is_array(adj)
                     and not is_array(local)):
                 # The chain rule on the wire: what it carries = upstream × local.
@@ -541,28 +587,29 @@ class _Builder:
                                  "tailport": _COMPASS[OUTPUT_SIDE[self.rankdir]],
                                  **self.in_port()}
         lines: list[tuple[str, Any, str]] = []
-        val = self.value(i)
+        r = self.w.result(i)
+        val = self.value(r)
         if self.view == "forward":
             attrs.update(self.theme.edge["forward"])
             if val is not None:
                 lines.append(("value", val, "value"))
         elif self.view == "tangent":
-            t = self.tangent(i)
+            t = self.tangent(r)
             fixed = self.data.tangents is not None and t is None
             attrs.update(self.theme.edge["const" if fixed else "tangent"])
             if t is not None:
                 lines.append(("tangent", t, "tangent"))
         else:
-            const = not self.g.depends_on_input[i]
+            const = not self.g.depends_on_input[self.w.node(r)]
             style = "const" if const else ("forward" if self.view == "both" else "gradient")
             attrs.update(self.theme.edge[style])
-            if not self.live[i] and not const:
+            if not self.live_op(i) and not const:
                 attrs.update(self.theme.edge["dead"])
             if self.view == "backward":
                 attrs["dir"] = "none" if const else "back"
             if self.view == "both" and val is not None:
                 lines.append(("value", val, "value"))
-            adj = self.adjoint(i)
+            adj = self.adjoint(r)
             if adj is not None:
                 lines.append(("gradient", adj, "gradient"))
         label = self.edge_label(lines)
@@ -588,15 +635,15 @@ class _Builder:
             preds.append(ps)
             return index[name]
 
-        for node in self.g.nodes:
-            if node.kind in (CONST, INPUT):
-                add(self.var_id(node.id), [])
+        for grp in self.w.groups:
+            if grp.op is None:
+                add(self.var_id(grp.var), [])
             else:
-                operands = [index[self.var_id(j)] for j in node.operands]
-                op = add(self.op_id(node.id), operands)
-                consts += [(index[self.var_id(j)], op) for j in node.operands
-                           if self.g.nodes[j].kind == CONST]
-                add(self.var_id(node.id), [op])
+                operands = [index[self.var_id(j)] for j in grp.operands]
+                op = add(self.op_id(grp.op), operands)
+                consts += [(index[self.var_id(j)], op) for j in grp.operands
+                           if self.w.kind(j) == CONST]
+                add(self.var_id(grp.var), [op])
         return ids, preds, consts
 
     def positions(self) -> dict[str, str]:
@@ -663,29 +710,30 @@ class _Builder:
         # stacks disconnected parts in the order their first nodes appear, the first at
         # the bottom of a left-to-right picture, and the first row belongs on top.
         edges = graphviz.Digraph() if self.rows is not None else dot
-        for node in self.g.nodes:
-            i = node.id
-            where = self.container(i, dot, row_graphs)
-            if node.kind == CONST:
-                self.node(where, self.var_id(i), mk.plain(format_value(node.value)),
+        for g, grp in enumerate(self.w.groups):
+            v = grp.var
+            where = self.container(g, dot, row_graphs)
+            if grp.kind == CONST:
+                self.node(where, self.var_id(v), mk.plain(format_value(self.g.nodes[v].value)),
                           {**self.theme.node["const"], "class": "const"})
                 continue
-            if node.kind == INPUT:
-                label, attrs = self.variable_attrs(i)
-                self.node(where, self.var_id(i), label, attrs)
+            if grp.op is None:
+                label, attrs = self.variable_attrs(v)
+                self.node(where, self.var_id(v), label, attrs)
                 continue
+            i = grp.op
             label, attrs = self.op_attrs(i)
             self.node(where, self.op_id(i), label, attrs)
-            for k, j in enumerate(node.operands):
+            for k, j in enumerate(grp.operands):
                 attrs = self.operand_edge(i, k)
-                if self.rows is not None and self.rows[j] != self.rows[i]:
+                if self.rows is not None and self.row(j) != self.rows[g]:
                     self.wrap_edge(edges, row_graphs, j, i, attrs)
                 else:
                     self.edge(edges, self.var_id(j), self.op_id(i), attrs)
-            label, attrs = self.variable_attrs(i)
-            self.node(where, self.var_id(i), label, attrs)
-            self.edge(edges, self.op_id(i), self.var_id(i), self.result_edge(i))
-        if self.g.calls:
+            label, attrs = self.variable_attrs(v)
+            self.node(where, self.var_id(v), label, attrs)
+            self.edge(edges, self.op_id(i), self.var_id(v), self.result_edge(i))
+        if self.w.opened:
             self.clusters(dot, row_graphs)
         for row_graph in reversed(row_graphs):
             dot.subgraph(row_graph)
@@ -694,27 +742,24 @@ class _Builder:
         dot.note = self.layout.note
         return dot
 
-    def top_calls(self) -> list[int]:
-        """Per graph node, the outermost call whose box holds it (-1: none)."""
-        g = self.g
-        top = []
-        for i in range(len(g.nodes)):
-            k = g.node_calls[i] if g.node_calls else -1
-            while k >= 0 and g.calls[k].parent >= 0:
-                k = g.calls[k].parent
-            top.append(k)
-        return top
+    def row(self, var: int) -> int:
+        """The row of the group that draws variable ``var`` (pictures in rows only)."""
+        if self._group_of is None:
+            self._group_of = {grp.var: g for g, grp in enumerate(self.w.groups)}
+        return self.rows[self._group_of[var]]  # type: ignore[index]
 
     def clusters(self, dot: graphviz.Digraph, row_graphs: list[graphviz.Digraph]) -> None:
-        """Each inlined call of a user function as a cluster labelled with the function's
-        name, holding the blocks and circles its body made (nested calls nest; an outermost
-        call sits in its row's cluster when the picture is in rows, fit.py keeping each call
-        in one row). Built from the innermost call outwards, without recursion: a call's
-        index is larger than its parent's."""
-        g = self.g
-        subs = []
-        children: list[list[int]] = [[] for _ in g.calls]
+        """Each inlined call of a user function that is not collapsed as a cluster labelled
+        with the function's name, holding the blocks and circles its body made (nested calls
+        nest, collapsed ones as blocks; an outermost call sits in its row's cluster when the
+        picture is in rows, fit.py keeping each call in one row). Built from the innermost
+        call outwards, without recursion: a call's index is larger than its parent's."""
+        g, w = self.g, self.w
+        subs: dict[int, graphviz.Digraph] = {}
+        children: dict[int, list[int]] = {k: [] for k in w.opened}
         for k, call in enumerate(g.calls):
+            if k not in w.opened:
+                continue
             sub = graphviz.Digraph(name=f"cluster_call{k}")
             sub.attr("graph", _attributes={
                 "label": mk.plain(call.function), "tooltip": mk.plain(call.id),
@@ -728,25 +773,31 @@ class _Builder:
                 else:
                     sub.node(self.op_id(i))
                     sub.node(self.var_id(i))
-            subs.append(sub)
+            subs[k] = sub
             if call.parent >= 0:
                 children[call.parent].append(k)
-        for k in range(len(g.calls) - 1, -1, -1):
+        for c in w.blocks:  # a collapsed call inside an open one: its block and output
+            parent = g.calls[c].parent
+            if parent >= 0:
+                op = len(g.nodes) + c
+                subs[parent].node(self.op_id(op))
+                subs[parent].node(self.var_id(w.result(op)))
+        for k in sorted(subs, reverse=True):
             for child in children[k]:
                 subs[k].subgraph(subs[child])
-        home = {k: i for i, k in reversed(list(enumerate(self.top_calls()))) if k >= 0}
-        for k, call in enumerate(g.calls):
-            if call.parent < 0:
+        home = {k: i for i, k in reversed(list(enumerate(w.top_calls()))) if k >= 0}
+        for k in sorted(subs):
+            if g.calls[k].parent < 0:
                 where = self.container(home[k], dot, row_graphs) if k in home else dot
                 where.subgraph(subs[k])
 
-    def container(self, i: int, dot: graphviz.Digraph,
+    def container(self, g: int, dot: graphviz.Digraph,
                   row_graphs: list[graphviz.Digraph]) -> graphviz.Digraph:
-        """The (sub)graph that holds graph node ``i``'s DOT nodes: its row's cluster when
-        the picture is in rows, else the picture itself. The one place that says where a
-        node goes, so that clusters of other kinds (a function call's nodes, drawn as one
+        """The (sub)graph that holds group ``g``'s DOT nodes: its row's cluster when the
+        picture is in rows, else the picture itself. The one place that says where a node
+        goes, so that clusters of other kinds (a function call's nodes, drawn as one
         labelled box) nest here."""
-        return row_graphs[self.rows[i]] if self.rows is not None else dot
+        return row_graphs[self.rows[g]] if self.rows is not None else dot
 
     def wrap_edge(self, dot: graphviz.Digraph, row_graphs: list[graphviz.Digraph], j: int,
                   i: int, attrs: dict[str, str]) -> None:
@@ -757,8 +808,8 @@ class _Builder:
         out, into = f"wrap{k}_out", f"wrap{k}_in"
         point = {"shape": "point", "width": "0.04", "color": attrs.get("color", "black"),
                  "class": "wrap"}
-        row_graphs[self.rows[j]].node(out, "", _attributes=point)  # type: ignore[index]
-        row_graphs[self.rows[i]].node(into, "", _attributes=point)  # type: ignore[index]
+        row_graphs[self.row(j)].node(out, "", _attributes=point)
+        row_graphs[self.row(self.w.result(i))].node(into, "", _attributes=point)
         back = attrs.get("dir") == "back"
         first = {**attrs, "class": "operand wrap", "dir": "back" if back else "none"}
         second = {key: v for key, v in attrs.items()
@@ -775,12 +826,12 @@ class _Builder:
 
     def labelled(self) -> bool:
         """Whether any edge carries a label (then ``dot`` doubles its ranks)."""
-        for node in self.g.nodes:
-            if node.kind == "op":
-                if "label" in self.result_edge(node.id):
+        for grp in self.w.groups:
+            if grp.op is not None:
+                if "label" in self.result_edge(grp.op):
                     return True
-                if any("label" in self.operand_edge(node.id, k)
-                       for k in range(len(node.operands))):
+                if any("label" in self.operand_edge(grp.op, k)
+                       for k in range(len(grp.operands))):
                     return True
         return False
 
@@ -803,7 +854,8 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
            theme: str = "light", label_anonymous: bool = False, title: str | None = None,
            costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4,
            paths: Any = None, path: int | None = None, check: Any = None,
-           nonfinite: Any = None) -> Digraph:
+           nonfinite: Any = None, collapse: bool = False,
+           expand: Iterable[str] = ()) -> Digraph:
     """The picture of ``graph`` in ``view`` as a ``graphviz.Digraph`` (no binary needed).
 
     ``values`` (``compgraph.evaluate``), ``grads`` (``compgraph.backward``), ``tangents``
@@ -817,6 +869,11 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     beside their nodes as grids of numbers; larger arrays as their shape and range.
     ``rankdir`` is ``auto`` (left to right, or top-down when that shows the graph larger on
     a 16:9 slide) or one of LR, RL, TB, BT.
+
+    Each call of a user-defined function is drawn as its body in a labelled cluster, or
+    with ``collapse=True`` as one block (``linear₁``) from its arguments to the value it
+    returns, the gradient on its wires the vector–Jacobian product (collapse.py);
+    ``expand`` names calls to open again (``"linear#2"``, or ``"linear"`` for all of them).
 
     The explaining views draw what they are given: ``paths`` the result of
     ``compgraph.paths`` (``path=k``: path ``k`` alone), ``check`` that of
@@ -851,18 +908,21 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
             title = f"forward mode: tangents ∂ · / ∂{wrt}"
     from .views import base_view, overlay_for
 
+    if isinstance(expand, str):
+        expand = [expand]
+    wiring = Wiring(graph, collapse=bool(collapse), expand=tuple(expand))
     builder = _Builder(graph, base_view(view), data, edge_labels=edge_labels,
                        rankdir="LR" if rankdir == "auto" else rankdir,
                        theme=get_theme(theme), layout=BEST,
                        label_anonymous=label_anonymous, costs=_cost_nodes(graph, costs),
-                       max_grid=max_grid)
+                       max_grid=max_grid, wiring=wiring)
     builder.overlay = overlay_for(view, builder, paths=paths, path=path, check=check,
                                   nonfinite=nonfinite)
     work = builder.dot_work()
     builder.layout = choose_layout(work, layout)
     if rankdir == "auto" and not builder.layout.positioned:
         builder.rankdir, builder.rows = fit.direction(builder, legend)
-    if legend and len(graph.nodes) <= fit.AUTO_NODES:
+    if legend and len(wiring.groups) <= fit.AUTO_NODES:
         # No wider than the picture (or a few entries, for a narrow one).
         builder.legend_width = max(fit.estimate(builder)[0], LEGEND_MIN_WIDTH)
     dot = builder.build(title, legend)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..graph import CONST, INPUT
+from ..graph import CONST
 from . import annotate, rows
 from .format import format_value
 from .layout import BEST, estimate_size, ranks
@@ -51,8 +51,8 @@ def _label_size(label: str | None) -> tuple[float, float] | None:
 def sizes(b: "_Builder") -> tuple[list[list[int]], list[tuple[float, float]],
                                      dict[tuple[int, int], tuple[float, float]], list[int]]:
     """What a size estimate needs: each DOT node's predecessors and size, the sizes of
-    edge labels by (tail, head), and the graph node each DOT node draws (kept per
-    rankdir: trying cuts into rows asks again and again)."""
+    edge labels by (tail, head), and the group (collapse.py) each DOT node belongs to
+    (kept per rankdir: trying cuts into rows asks again and again)."""
     if b.rankdir in b._sizes:
         return b._sizes[b.rankdir]
     ids, preds, _ = b.items()
@@ -60,25 +60,26 @@ def sizes(b: "_Builder") -> tuple[list[list[int]], list[tuple[float, float]],
     labels: dict[tuple[int, int], tuple[float, float]] = {}
     owner: list[int] = []
     where = {name: k for k, name in enumerate(ids)}
-    for node in b.g.nodes:
-        i = node.id
-        if node.kind == CONST:
-            text = format_value(node.value)
+    for g, grp in enumerate(b.w.groups):
+        v = grp.var
+        if grp.kind == CONST:
+            text = format_value(b.g.nodes[v].value)
             boxes.append((annotate.text_width(text, 11) + 4, 15.0))
-            owner.append(i)
+            owner.append(g)
             continue
-        if node.kind != INPUT:
+        if grp.op is not None:
+            i = grp.op
             boxes.append(b.op_size(i))
-            owner.append(i)
-            for k, j in enumerate(node.operands):
+            owner.append(g)
+            for k, j in enumerate(grp.operands):
                 size = _label_size(b.operand_edge(i, k).get("label"))
                 if size:
                     labels[(where[b.var_id(j)], where[b.op_id(i)])] = size
             size = _label_size(b.result_edge(i).get("label"))
             if size:
-                labels[(where[b.op_id(i)], where[b.var_id(i)])] = size
-        boxes.append(b.variable_size(i))
-        owner.append(i)
+                labels[(where[b.op_id(i)], where[b.var_id(v)])] = size
+        boxes.append(b.variable_size(v))
+        owner.append(g)
     b._sizes[b.rankdir] = (preds, boxes, labels, owner)
     return preds, boxes, labels, owner
 
@@ -90,26 +91,28 @@ def estimate(b: "_Builder") -> tuple[float, float]:
     nodesep, ranksep = (_points(BEST.graph[k]) for k in ("nodesep", "ranksep"))
     if b.rows is None:
         return estimate_size(preds, boxes, labels, b.rankdir, nodesep, ranksep)
-    return rows.wrapped_size(preds, boxes, labels, [b.rows[i] for i in owner],
+    return rows.wrapped_size(preds, boxes, labels, [b.rows[g] for g in owner],
                              b.rankdir, nodesep, ranksep)
 
 
 def best_rows(b: "_Builder", legend: bool) -> tuple[float, list[int] | None]:
     """The wrap into rows (two to ``rows.MAX_ROWS``, each about as long) that shows the
-    picture largest on a slide: its scale and each graph node's row (``None`` when no
-    cut is allowed)."""
+    picture largest on a slide: its scale and each group's row (``None`` when no cut is
+    allowed)."""
     preds, _, _, owner = sizes(b)
     item_rank = ranks(preds)
-    rank = [0] * len(b.g.nodes)
-    for k, i in enumerate(owner):  # an op's rank is its block's (its first item)
-        if b.g.nodes[i].kind == "op" and rank[i] == 0:
-            rank[i] = item_rank[k]
-    kinds = [n.kind for n in b.g.nodes]
-    operands = [n.operands for n in b.g.nodes]
+    groups = b.w.groups
+    rank = [0] * len(groups)
+    for k, g in enumerate(owner):  # an op's rank is its block's (its first item)
+        if groups[g].kind == "op" and rank[g] == 0:
+            rank[g] = item_rank[k]
+    kinds = [grp.kind for grp in groups]
+    group_of = {grp.var: g for g, grp in enumerate(groups)}
+    operands = [tuple(group_of[j] for j in grp.operands) for grp in groups]
     allowed = rows.allowed_cuts(operands, kinds, rank)
     # A function call's box stays in one row: no cut between its first and last op.
     spans: dict[int, list[int]] = {}
-    for i, top in enumerate(b.top_calls()):
+    for i, top in enumerate(b.w.top_calls()):
         if top >= 0 and kinds[i] == "op":
             spans.setdefault(top, []).append(rank[i])
     allowed = [t for t in allowed if not any(min(r) < t <= max(r) for r in spans.values())]
@@ -137,7 +140,7 @@ def slide_scale(size: tuple[float, float], legend: bool) -> float:
 def direction(builder: "_Builder", legend: bool) -> tuple[str, list[int] | None]:
     """LR, TB or LR in rows: whichever shows the graph larger on a 16:9 slide, with a
     preference for a single left-to-right row (the course's way) when they are close."""
-    if len(builder.g.nodes) > AUTO_NODES:
+    if len(builder.w.groups) > AUTO_NODES:
         return "LR", None
     scale = {}
     for rankdir in ("LR", "TB"):

@@ -64,18 +64,18 @@ def _side(b: "_Builder") -> str:
 
 def _entries(b: "_Builder") -> list[tuple[Sample, str]]:
     """``(sample cell, description)`` for each node kind present and the view's colours."""
-    g = b.g
+    w = b.w
     entries = [(_sample(b, "input", "x", "input"), "input")]
-    if any(n.kind == "op" and g.labels[n.id] for n in g.nodes):
+    if any(grp.op is not None and w.label(grp.var) for grp in w.groups):
         entries.append((_sample(b, "variable", "a", "variable"), "variable"))
-    if any(n.kind == "op" and not g.labels[n.id] for n in g.nodes):
+    if any(grp.op is not None and not w.label(grp.var) for grp in w.groups):
         entries.append((_sample(b, "anonymous", "o" if b.label_anonymous else "",
                                 "intermediate (o)"), "intermediate (o)"))
-    if any(n.kind == "op" and n.id not in b.costs for n in g.nodes):
+    if any(grp.op is not None and grp.op not in b.costs for grp in w.groups):
         entries.append((_sample(b, "op", "f", "operator"), "operator"))
     if b.costs:
         entries.append((_sample(b, "cost", "C", "cost"), "cost"))
-    if any(n.kind == "const" for n in g.nodes):
+    if any(grp.kind == "const" for grp in w.groups):
         entries.append((word("2", b.colors["text"]), "constant"))
     c = b.colors
     if b.data.values is not None:
