@@ -2,7 +2,9 @@
 
 Every example is drawn in the four base views; the views that explain a gradient (paths,
 check, heatmap: each costs more, the check most) are drawn for the examples listed in
-``EXPLAINING``, chosen to show what each view is for.
+``EXPLAINING``, chosen to show what each view is for; the examples in ``COLLAPSED`` are
+drawn again with each call of a function as one block (``collapsed-backward``: ``render
+--view backward --collapse``).
 
 Each SVG carries the SHA-256 of the DOT it was drawn from, so a test can tell a stale
 picture without comparing SVG bytes (which vary across Graphviz versions).
@@ -35,6 +37,12 @@ EXPLAINING = {
     "deep-sigmoid-chain": ("heatmap",),       # a vanishing gradient
     "deep-tanh-chain": ("heatmap",),          # exploding, then vanishing
 }
+# Drawn again with every call of a function as one block, beside the open pictures.
+COLLAPSED = {
+    "two-layer-net-def": VIEWS,                # the course's figure of the two-layer net
+    "three-layer-net": ("backward",),          # nested calls: the outermost collapsed
+}
+COLLAPSED_PREFIX = "collapsed-"
 ACTIVATIONS = ("gelu(x)", "leaky_relu(x, 0.1)", "relu(x)", "tanh(x)")
 DOT_HASH = "compgraph-dot-sha256"
 
@@ -45,8 +53,9 @@ def tangent_input(input_names: tuple[str, ...]) -> str:
 
 
 def views_of(path: Path) -> tuple[str, ...]:
-    """The views the gallery draws an example in."""
-    return VIEWS + EXPLAINING.get(path.stem, ())
+    """The views the gallery draws an example in (``collapsed-VIEW``: with calls collapsed)."""
+    collapsed = tuple(COLLAPSED_PREFIX + v for v in COLLAPSED.get(path.stem, ()))
+    return VIEWS + EXPLAINING.get(path.stem, ()) + collapsed
 
 
 def example_dot(path: Path, view: str) -> tuple[Any, str]:
@@ -57,6 +66,9 @@ def example_dot(path: Path, view: str) -> tuple[Any, str]:
     values = evaluate(graph)
     grads = tans = None
     options: dict[str, Any] = {}
+    if view.startswith(COLLAPSED_PREFIX):
+        view = view[len(COLLAPSED_PREFIX):]
+        options["collapse"] = True
     if view not in ("forward", "tangent"):
         if isinstance(values.output, np.ndarray):
             return None, (f"the output {graph.output_name} is not a scalar "

@@ -193,6 +193,10 @@ class Wiring:
         call = self.g.calls[self.call(op)]
         return call.function + call.id.rsplit("#", 1)[1].translate(_SUBSCRIPT)
 
+    def hides(self, op: int, node: int) -> bool:
+        """Whether block ``op`` draws graph node ``node`` inside it (a node of its body)."""
+        return self.hidden is not None and op >= self.n and self.hidden[node] == op - self.n
+
     def block_result(self, var: int) -> bool:
         """Whether ``var`` is the output of a block (its name is the program's only)."""
         return var in self._made_by

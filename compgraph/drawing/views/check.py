@@ -32,13 +32,13 @@ class Check(Overlay):
         self.report = report
 
     def node(self, i: int) -> Attrs:
-        c = self.report.get(i)
+        c = self.report.get(self.b.w.node(i))
         if c is None:
             return {}
         return {"fillcolor": FILL[c.verdict]}
 
     def annotations(self, i: int) -> tuple[Any, Any] | None:
-        c = self.report.get(i)
+        c = self.report.get(self.b.w.node(i))
         if c is None:
             return None, None
         b = self.b

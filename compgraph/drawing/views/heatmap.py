@@ -87,9 +87,12 @@ class Heatmap(Overlay):
 
     def __init__(self, b: Any) -> None:
         super().__init__(b)
-        found = [magnitude(b.adjoint(n.id)) for n in b.g.nodes if n.kind != "const"]
-        for n in b.g.nodes:
-            found += [magnitude(b.contribution(n.id, k)) for k in range(len(n.operands))]
+        groups = b.w.groups
+        found = [magnitude(b.adjoint(grp.var)) for grp in groups if grp.kind != "const"]
+        for grp in groups:
+            if grp.op is not None:
+                found += [magnitude(b.contribution(grp.op, k))
+                          for k in range(len(grp.operands))]
         self.scale = Scale([m for m in found if m is not None])
 
     def _fill(self, v: Any) -> Attrs:
@@ -115,7 +118,7 @@ class Heatmap(Overlay):
         return self._edge(self.b.contribution(i, k))
 
     def result_edge(self, i: int) -> Attrs:
-        return self._edge(self.b.adjoint(i))
+        return self._edge(self.b.adjoint(self.b.w.result(i)))
 
     def key(self, entries: list) -> list:
         return without(entries, "gradient flow")  # the edges are solid here

@@ -23,20 +23,32 @@ class NonFiniteMarker(Overlay):
         self.results = set(report.path[1:])  # ops whose result edge the path goes through
 
     def node(self, i: int) -> Attrs:
-        if i == self.report.first:
+        node = self.b.w.node(i)
+        if node == self.report.first:
             return {"color": WARNING, "penwidth": "4"}
-        if i in self.report.path:
+        if node in self.report.path:
             return {"color": WARNING}
         return {}
 
+    def _marked(self, i: int) -> bool:
+        """Whether op ``i``'s block is on the path: a collapsed call is when its result
+        is, or the NaN was born inside it."""
+        w = self.b.w
+        if not w.is_block(i):
+            return i in self.results
+        return w.node(w.result(i)) in self.results or w.hides(i, self.report.first)
+
     def op(self, i: int) -> Attrs:
-        return {"color": WARNING} if i in self.results else {}
+        if self.b.w.is_block(i) and self.b.w.hides(i, self.report.first):
+            return {"color": WARNING, "penwidth": "4"}
+        return {"color": WARNING} if self._marked(i) else {}
 
     def operand_edge(self, i: int, k: int) -> Attrs:
-        return {"color": WARNING, "penwidth": "3"} if (i, k) in self.edges else {}
+        marked = any(e in self.edges for e in self.b.w.edges(i, k))
+        return {"color": WARNING, "penwidth": "3"} if marked else {}
 
     def result_edge(self, i: int) -> Attrs:
-        return {"color": WARNING, "penwidth": "3"} if i in self.results else {}
+        return {"color": WARNING, "penwidth": "3"} if self._marked(i) else {}
 
     def caption(self) -> list[mk.Markup]:
         r = self.report

@@ -79,7 +79,7 @@ class Paths(Overlay):
         return {**self.b.theme.edge["const"], "label": "", "style": "solid"}
 
     def node(self, i: int) -> Attrs:
-        if i == self.result.wrt_node:
+        if self.b.w.node(i) == self.result.wrt_node:
             return {"penwidth": "4"}
         return {}
 
@@ -89,7 +89,7 @@ class Paths(Overlay):
         b, result = self.b, self.result
         value = b.value(i)
         before = None if value is None else b.annotation(i, "value", value, ())
-        if i != result.wrt_node or not result.paths:
+        if b.w.node(i) != result.wrt_node or not result.paths:
             return before, None
         total = _number(result.total)
         if self.only is not None:
@@ -99,17 +99,21 @@ class Paths(Overlay):
         return before, text_note(b, i, "gradient", [(text, b.colors["gradient"])])
 
     def operand_edge(self, i: int, k: int) -> Attrs:
-        ps = self.on_edge.get((i, k))
+        # A collapsed call's wire stands for edges into its body: on every path they are
+        # on, and with no one factor (their Jacobian).
+        edges = self.b.w.edges(i, k)
+        ps = sorted({p for e in edges for p in self.on_edge.get(e, ())})
         if not ps:
             return self._muted()
         attrs = self._stroke(ps)
-        factor = self.factor[(i, k)]
+        factor = self.factor[edges[0]] if edges == ((i, k),) else None
         attrs["label"] = "" if factor is None else mk.plain(f"∂ {format_value(factor)}")
         attrs["fontcolor"] = self.b.colors["local"]
         return attrs
 
     def result_edge(self, i: int) -> Attrs:
-        ps = [p for p in self.on_node.get(i, []) if i != self.result.wrt_node]
+        node = self.b.w.node(self.b.w.result(i))
+        ps = [p for p in self.on_node.get(node, []) if node != self.result.wrt_node]
         if not ps:
             return self._muted()
         return {**self._stroke(ps), "label": ""}
