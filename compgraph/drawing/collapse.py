@@ -399,8 +399,9 @@ class Wiring:
         nested = [c for c in range(len(calls)) if c != me and calls[c].parent == scope
                   and calls[c].span is not None and _within(calls[c].span, span)
                   and calls[c].span != span]
-        others = [s for sc, s, o, _ in readers if o != op and sc == scope and s is not None
-                  and _within(s, span) and s != span]
+        # Operators within that read r themselves (calls within are in nested).
+        others = [s for sc, s, o, _ in readers if o != op and o < n and sc == scope
+                  and s is not None and _within(s, span) and s != span]
         # Written directly: not inside another call or another reader of r within.
         direct = [c for c in nested
                   if not any(d != c and _within(calls[c].span, calls[d].span) for d in nested)
