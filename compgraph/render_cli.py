@@ -32,6 +32,12 @@ def run_render(args: argparse.Namespace) -> int:
     if args.view == "diff":
         from .steps_cli import run_diff
 
+        if args.collapse or args.expand:
+            # Its marks compare the numbers of the graph's own operators, so it draws every
+            # call open (drawing/diff.py); ignoring the flag would be a silent surprise.
+            raise cli.UsageError("--collapse and --expand are not available in the diff "
+                                 "view, which draws every call open: leave them out, or "
+                                 "draw --view both --collapse at each point")
         return run_diff(args)
     if args.against is not None or args.train_step is not None:
         raise cli.UsageError("--against and --train-step belong to the diff view: add --view diff")

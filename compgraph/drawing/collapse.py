@@ -3,11 +3,12 @@
 Calls are inlined into the graph (compgraph/functions.py), so by default a picture draws a
 call's body inside a labelled cluster. Collapsed (``to_dot(..., collapse=True)``, ``render
 --collapse``), each outermost call is one D-shaped block instead, named by its function
-with the call's number as a subscript (``linear₁``), as in the course's figure of the
-two-layer net, x → linear₁ → s1 → f₁ → a1 → linear₂ → s2 → g₁ → ŷ → C. The block's inputs
-are the call's arguments (parameters such as W1 and b1 stay visible), its output the value
-it returns, named as the program names it; ``expand`` opens chosen calls again as clusters
-(``linear#2``, or ``linear`` for all its calls), their nested calls then drawn as blocks.
+with the call's number as a subscript when there are several (``linear₁``), as in the
+course's figure of the two-layer net, x → linear₁ → s1 → f → a1 → linear₂ → s2 → g → ŷ → C.
+The block's inputs are the call's arguments (parameters such as W1 and b1 stay visible),
+its output the value it returns, named as the program names it; ``expand`` opens chosen
+calls again as clusters (``linear#2``, or ``linear`` for all its calls), their nested calls
+then drawn as blocks.
 
 A :class:`Wiring` says what is drawn, in keys the builder (dot.py) uses throughout:
 
@@ -34,11 +35,12 @@ Python), the use reads the argument's circle.
 >>> [(grp.kind, grp.var, grp.op, grp.operands) for grp in w.groups]
 [('input', 0, None, ()), ('op', 1, 4, (0,)), ('const', 2, None, ()), ('op', 3, 3, (1, 2))]
 >>> w.block_label(4), w.edges(4, 0)
-('sq₁', ((1, 0), (1, 1)))
+('sq', ((1, 0), (1, 1)))
 """
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import re
 from dataclasses import dataclass
@@ -80,10 +82,10 @@ def calls_named(graph: Graph, names: Iterable[str]) -> frozenset[int]:
     >>> g = parse("def f(x): return 2*x\\ny = f(f(u))")
     >>> sorted(calls_named(g, ["f#2"])), sorted(calls_named(g, ["f"]))
     ([1], [0, 1])
-    >>> calls_named(g, ["h"])
+    >>> calls_named(g, ["ff"])
     Traceback (most recent call last):
       ...
-    compgraph.errors.RenderError: no call named 'h' to expand; the calls are: f#1, f#2 (a function's name, such as f, expands all of its calls)
+    compgraph.errors.RenderError: no call named 'ff' to expand (did you mean f?); the calls are f#1, f#2, or a function's name for all of its calls: f
     """
     chosen: set[int] = set()
     for name in names:
@@ -92,9 +94,13 @@ def calls_named(graph: Graph, names: Iterable[str]) -> frozenset[int]:
             if not graph.calls:
                 raise RenderError(f"no call named {name!r} to expand: the program calls no "
                                   "function defined with def")
-            raise RenderError(f"no call named {name!r} to expand; the calls are: "
-                              f"{call_names(graph)} (a function's name, such as "
-                              f"{graph.calls[0].function}, expands all of its calls)")
+            functions = list(dict.fromkeys(c.function for c in graph.calls))
+            close = difflib.get_close_matches(name, functions + [c.id for c in graph.calls],
+                                              n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise RenderError(f"no call named {name!r} to expand{hint}; the calls are "
+                              f"{call_names(graph)}, or a function's name for all of its "
+                              f"calls: {', '.join(functions)}")
         chosen.update(found)
     return frozenset(chosen)
 
@@ -127,6 +133,8 @@ class Wiring:
         self._groups: list[Group] | None = None
         self._uses: dict[int, list[tuple[int, int]]] | None = None
         self._consumers: list[int] | None = None
+        self._calls_of: dict[str, int] | None = None      # calls per function
+        self._owner: dict[int, int] = {}   # binding -> the block output it names
         if collapse and graph.calls:
             self._collapse(expanded)
 
@@ -189,13 +197,47 @@ class Wiring:
         return self.g.labels[var] if var < self.n else None
 
     def block_label(self, op: int) -> str:
-        """``linear₂``: the function's name, the call's number as a subscript."""
+        """``linear₂``: the function's name, the call's number as a subscript when the
+        program calls it more than once (``f`` alone otherwise, as the course writes it)."""
         call = self.g.calls[self.call(op)]
+        if self._calls_of is None:
+            self._calls_of = {}
+            for c in self.g.calls:
+                self._calls_of[c.function] = self._calls_of.get(c.function, 0) + 1
+        if self._calls_of[call.function] == 1:
+            return call.function
         return call.function + call.id.rsplit("#", 1)[1].translate(_SUBSCRIPT)
 
     def hides(self, op: int, node: int) -> bool:
         """Whether block ``op`` draws graph node ``node`` inside it (a node of its body)."""
         return self.hidden is not None and op >= self.n and self.hidden[node] == op - self.n
+
+    def variable(self, name: str) -> int:
+        """The variable drawn for the program's name ``name`` (its newest statement): the
+        output of the block that bound it when that call returns an argument unchanged
+        (``ŷ = g(s2)``: ŷ's circle, not s2's), else its graph node."""
+        node = self.g.node(name).id
+        bound = [b for b, binding in enumerate(self.g.bindings) if binding.name == name]
+        return self._owner.get(bound[-1], node) if bound else node
+
+    def carries_all(self, var: int) -> bool:
+        """Whether ``var``'s gradient is its graph node's whole adjoint: true of the node's
+        own circle and of the output; a returned argument's other circle only when its
+        wires stand for every edge out of the node (else it carries back a part)."""
+        if var < self.n or var == self.output_var:
+            return True
+        return self.complete(var, [e for use in self.uses(var) for e in self.edges(*use)])
+
+    def passed_on(self, var: int) -> set[int]:
+        """``var`` and the circles it reaches unchanged, through blocks that return it
+        (``s2`` → g → ``ŷ``): the variables that hold the same graph node after it."""
+        node = self.node(var)
+        reached = {var}
+        for grp in self.groups:  # operands come before their users
+            if (grp.op is not None and self.is_block(grp.op) and self.node(grp.var) == node
+                    and any(j in reached for j in grp.operands)):
+                reached.add(grp.var)
+        return reached
 
     def block_result(self, var: int) -> bool:
         """Whether ``var`` is the output of a block (its name is the program's only)."""
@@ -381,6 +423,7 @@ class Wiring:
                     sources[(op, r)] = var
                 else:
                     self._redirect[(op, k)] = var
+        self._owner.update(owner)
         self._name_outputs(r, owner)
         g_output = [b for b, binding in enumerate(g.bindings)
                     if binding.node == g.output and binding.name == g.output_name]

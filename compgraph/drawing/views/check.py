@@ -31,14 +31,20 @@ class Check(Overlay):
         super().__init__(b)
         self.report = report
 
+    def _check(self, i: int) -> Any:
+        """Node ``i``'s check, when its circle shows that node's whole gradient (a collapsed
+        call's output that carries back part of it has no number of its own to check)."""
+        w = self.b.w
+        return self.report.get(w.node(i)) if w.carries_all(i) else None
+
     def node(self, i: int) -> Attrs:
-        c = self.report.get(self.b.w.node(i))
+        c = self._check(i)
         if c is None:
             return {}
         return {"fillcolor": FILL[c.verdict]}
 
     def annotations(self, i: int) -> tuple[Any, Any] | None:
-        c = self.report.get(self.b.w.node(i))
+        c = self._check(i)
         if c is None:
             return None, None
         b = self.b

@@ -54,6 +54,10 @@ class Paths(Overlay):
                 f"(render(..., path=k) from Python), or list them with the paths command")
         self.only = only
         self.shown = [only] if only is not None else list(range(n))
+        # The circle the paths start from: with collapsed calls one graph node can be drawn
+        # as several circles (s2 → g → ŷ when g returns its argument); the chosen name's.
+        self.start = b.w.variable(result.wrt)
+        self.after_start = b.w.passed_on(self.start)
         # Which shown paths take each edge, and which pass through each node.
         self.on_edge: dict[tuple[int, int], list[int]] = {}
         self.on_node: dict[int, list[int]] = {}
@@ -79,9 +83,14 @@ class Paths(Overlay):
         return {**self.b.theme.edge["const"], "label": "", "style": "solid"}
 
     def node(self, i: int) -> Attrs:
-        if self.b.w.node(i) == self.result.wrt_node:
+        if i == self.start:
             return {"penwidth": "4"}
         return {}
+
+    def _before_start(self, var: int) -> bool:
+        """Whether ``var`` holds the chosen variable's node but comes before its circle
+        (``s2`` when the paths start from ``ŷ = g(s2)``): no path goes through it."""
+        return self.b.w.node(var) == self.result.wrt_node and var not in self.after_start
 
     def annotations(self, i: int) -> tuple[Any, Any]:
         """The value before every variable; after the chosen one, the gradient (the sum of
@@ -89,7 +98,7 @@ class Paths(Overlay):
         b, result = self.b, self.result
         value = b.value(i)
         before = None if value is None else b.annotation(i, "value", value, ())
-        if b.w.node(i) != result.wrt_node or not result.paths:
+        if i != self.start or not result.paths:
             return before, None
         total = _number(result.total)
         if self.only is not None:
@@ -103,7 +112,7 @@ class Paths(Overlay):
         # on, and with no one factor (their Jacobian).
         edges = self.b.w.edges(i, k)
         ps = sorted({p for e in edges for p in self.on_edge.get(e, ())})
-        if not ps:
+        if not ps or self._before_start(self.b.w.operands(i)[k]):
             return self._muted()
         attrs = self._stroke(ps)
         factor = self.factor[edges[0]] if edges == ((i, k),) else None
@@ -112,8 +121,12 @@ class Paths(Overlay):
         return attrs
 
     def result_edge(self, i: int) -> Attrs:
-        node = self.b.w.node(self.b.w.result(i))
-        ps = [p for p in self.on_node.get(node, []) if node != self.result.wrt_node]
+        # Into the chosen variable's node: only a block passing it on from the start circle.
+        var = self.b.w.result(i)
+        node = self.b.w.node(var)
+        ps = self.on_node.get(node, [])
+        if node == self.result.wrt_node and (var == self.start or var not in self.after_start):
+            ps = []
         if not ps:
             return self._muted()
         return {**self._stroke(ps), "label": ""}
