@@ -6,6 +6,12 @@ reverse sweep the same loop backwards: no recursion anywhere. Values, gradients 
 tangents are separate mappings computed from a graph (``compgraph.evaluate``,
 ``compgraph.differentiate``); the graph itself never changes.
 
+Nodes are stored by column (:class:`Nodes`: an operator code and two operand ids per
+node in compact arrays, names, values and parameters only where a node has them), about
+20 bytes a node instead of several hundred for an object per node, so that a program of
+a million statements fits in memory. ``graph.nodes[i]`` makes node ``i``'s :class:`Node`
+when asked; code that walks every node reads the columns instead.
+
 Graphs are built by :class:`GraphBuilder`, which the language parser and the Python
 builder both use.
 
@@ -31,9 +37,12 @@ an equal graph however it was written down.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -43,6 +52,13 @@ from .ops import OPS
 Value = Any
 
 INPUT, CONST, OP = "input", "const", "op"
+
+# A node's code, one byte: 0 an input, 1 a constant, 2 + k the k-th operator of the registry.
+INPUT_CODE, CONST_CODE = 0, 1
+OP_CODE: dict[str, int] = {name: k + 2 for k, name in enumerate(OPS)}
+OP_OF_CODE: tuple[str | None, ...] = (None, None) + tuple(OPS)
+KIND_OF_CODE: tuple[str, ...] = (INPUT, CONST) + (OP,) * len(OPS)
+assert len(OP_OF_CODE) <= 256, "node codes are one byte"
 
 _PRIMES = ("", "′", "″", "‴")
 
@@ -132,12 +148,275 @@ class Call:
     span: tuple[int, int] | None = field(default=None, compare=False)
 
 
+def int_column(values: Iterable[int] | np.ndarray | array) -> memoryview:
+    """A read-only column of 32-bit integers (node ids, offsets in the program text).
+
+    >>> col = int_column([3, -1, 7])
+    >>> list(col), col[2], col.readonly
+    ([3, -1, 7], 7, True)
+    """
+    if isinstance(values, np.ndarray):
+        data = np.ascontiguousarray(values, dtype=np.int32).tobytes()
+    elif isinstance(values, array) and values.typecode == "i":
+        data = values.tobytes()
+    else:
+        data = array("i", values).tobytes()
+    return memoryview(data).cast("i")
+
+
+_new_node = object.__new__
+_NO_ENTRIES: Mapping[int, Any] = MappingProxyType({})
+
+
+class Nodes(Sequence):
+    """A graph's nodes, stored by column; ``nodes[i]`` makes node ``i``'s :class:`Node`.
+
+    The columns are read-only: ``codes`` (one byte per node: :data:`INPUT_CODE`,
+    :data:`CONST_CODE` or ``OP_CODE[op]``), ``first`` and ``second`` (the first two
+    operand ids, -1 where there is none), ``starts`` and ``ends`` (each node's span in
+    the program text, -1 without one), and mappings from node id, holding only the nodes
+    that have an entry: ``names`` (inputs), ``values`` (constants, and inputs' defaults),
+    ``params`` (operators with static parameters) and ``more`` (the whole operand tuple
+    of an operator with more than two). Equality and hashing are those of the nodes:
+    spans do not take part.
+
+    >>> from compgraph.parser import parse
+    >>> nodes = parse("y = 2*x").nodes
+    >>> nodes[2], [OP_OF_CODE[c] for c in nodes.codes], list(nodes.first)
+    (Node(id=2, kind='op', op='mul', operands=(0, 1), name=None, value=None, span=(4, 7), params=()), [None, None, 'mul'], [-1, -1, 0])
+    """
+
+    __slots__ = ("codes", "first", "second", "starts", "ends", "_names", "_values", "_params",
+                 "_more", "_hash")
+
+    def __init__(self, codes: bytes, first: memoryview, second: memoryview,
+                 starts: memoryview, ends: memoryview, names: dict[int, str] | None = None,
+                 values: dict[int, Value] | None = None,
+                 params: dict[int, tuple[tuple[str, Any], ...]] | None = None,
+                 more: dict[int, tuple[int, ...]] | None = None) -> None:
+        n = len(codes)
+        if not (len(first) == len(second) == len(starts) == len(ends) == n):
+            raise ValueError("the columns of a graph's nodes must have one length")
+        self.codes = bytes(codes)
+        self.first = first
+        self.second = second
+        self.starts = starts
+        self.ends = ends
+        self._names = names or {}
+        self._values = values or {}
+        self._params = params or {}
+        self._more = more or {}
+        self._hash: int | None = None
+
+    @classmethod
+    def of(cls, nodes: Iterable[Node]) -> "Nodes":
+        """The columns of a sequence of :class:`Node` objects numbered 0, 1, 2, ..."""
+        codes = bytearray()
+        first, second, starts, ends = array("i"), array("i"), array("i"), array("i")
+        names: dict[int, str] = {}
+        values: dict[int, Value] = {}
+        params: dict[int, tuple[tuple[str, Any], ...]] = {}
+        more: dict[int, tuple[int, ...]] = {}
+        for i, node in enumerate(nodes):
+            if node.id != i:
+                raise ValueError(f"node {node.id} is at position {i}: nodes are numbered in order")
+            codes.append(INPUT_CODE if node.kind == INPUT else CONST_CODE if node.kind == CONST
+                         else OP_CODE[node.op])  # type: ignore[index]
+            ops = node.operands
+            first.append(ops[0] if ops else -1)
+            second.append(ops[1] if len(ops) > 1 else -1)
+            if len(ops) > 2:
+                more[i] = tuple(ops)
+            starts.append(node.span[0] if node.span is not None else -1)
+            ends.append(node.span[1] if node.span is not None else -1)
+            if node.name is not None:
+                names[i] = node.name
+            if node.value is not None:
+                values[i] = node.value
+            if node.params:
+                params[i] = node.params
+        return cls(bytes(codes), int_column(first), int_column(second), int_column(starts),
+                   int_column(ends), names, values, params, more)
+
+    # --- the columns' mappings, read-only ---------------------------------------------
+
+    @property
+    def names(self) -> Mapping[int, str]:
+        return MappingProxyType(self._names)
+
+    @property
+    def values(self) -> Mapping[int, Value]:
+        return MappingProxyType(self._values)
+
+    @property
+    def params(self) -> Mapping[int, tuple[tuple[str, Any], ...]]:
+        return MappingProxyType(self._params)
+
+    @property
+    def more(self) -> Mapping[int, tuple[int, ...]]:
+        return MappingProxyType(self._more)
+
+    def numpy(self, column: str) -> np.ndarray:
+        """A column as a read-only NumPy array: ``codes`` (uint8) or an int32 column."""
+        if column == "codes":
+            return np.frombuffer(self.codes, dtype=np.uint8)
+        return np.frombuffer(getattr(self, column).obj, dtype=np.int32)
+
+    def operands(self, i: int) -> tuple[int, ...]:
+        """Node ``i``'s operand ids, in order."""
+        a = self.first[i]
+        if a < 0:
+            return ()
+        b = self.second[i]
+        if b < 0:
+            return (a,)
+        if self._more and i in self._more:
+            return self._more[i]
+        return (a, b)
+
+    # --- the sequence of nodes ----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def _node(self, i: int) -> Node:
+        # Node's own __init__ costs a frozen-dataclass setattr per field: the same fields,
+        # filled directly, in field order so that the instances share their keys.
+        code = self.codes[i]
+        node = _new_node(Node)
+        fields = node.__dict__
+        fields["id"] = i
+        fields["kind"] = KIND_OF_CODE[code]
+        fields["op"] = OP_OF_CODE[code]
+        fields["operands"] = self.operands(i)
+        fields["name"] = self._names.get(i)
+        fields["value"] = self._values.get(i)
+        start = self.starts[i]
+        fields["span"] = None if start < 0 else (start, self.ends[i])
+        fields["params"] = self._params.get(i, ())
+        return node
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(map(self._node, range(*i.indices(len(self.codes)))))
+        i = i.__index__()
+        if i < 0:
+            i += len(self.codes)
+        if not 0 <= i < len(self.codes):
+            raise IndexError(f"node {i} is not in this graph of {len(self.codes)} nodes")
+        return self._node(i)
+
+    def __iter__(self) -> Iterator[Node]:
+        return map(self._node, range(len(self.codes)))
+
+    def __reversed__(self) -> Iterator[Node]:
+        return map(self._node, range(len(self.codes) - 1, -1, -1))
+
+    def __repr__(self) -> str:
+        return f"Nodes({list(self)!r})"
+
+    # --- equality: the nodes', spans aside ----------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Nodes):
+            return NotImplemented
+        return (self.codes == other.codes and self.first.obj == other.first.obj
+                and self.second.obj == other.second.obj and self._names == other._names
+                and self._params == other._params and self._more == other._more
+                and self._values.keys() == other._values.keys()
+                and all(_value_key(v) == _value_key(other._values[i])
+                        for i, v in self._values.items()))
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash((self.codes, self.first.obj, self.second.obj,
+                               tuple(sorted(self._names.items())),
+                               tuple(sorted((i, _value_key(v)) for i, v in self._values.items())),
+                               tuple(sorted(self._params.items())),
+                               tuple(sorted(self._more.items()))))
+        return self._hash
+
+    def with_input(self, i: int, name: str) -> "Nodes":
+        """The same nodes with node ``i`` turned into an input called ``name`` (a leaf)."""
+        def put(column: memoryview, value: int) -> memoryview:
+            data = array("i", column)
+            data[i] = value
+            return int_column(data)
+
+        names = {**self._names, i: name}
+        values = {k: v for k, v in self._values.items() if k != i}
+        params = {k: v for k, v in self._params.items() if k != i}
+        more = {k: v for k, v in self._more.items() if k != i}
+        codes = self.codes[:i] + bytes([INPUT_CODE]) + self.codes[i + 1:]
+        return Nodes(codes, put(self.first, -1), put(self.second, -1), self.starts, self.ends,
+                     names, values, params, more)
+
+
+class Bindings(Sequence):
+    """A graph's statements by column (``names``, and ``nodes``, ``starts``, ``ends`` as
+    read-only integer columns, -1 for no span); ``bindings[k]`` makes the k-th
+    :class:`Binding`. Equality is that of the bindings: spans do not take part."""
+
+    __slots__ = ("names", "nodes", "starts", "ends")
+
+    def __init__(self, names: tuple[str, ...], nodes: memoryview, starts: memoryview,
+                 ends: memoryview) -> None:
+        if not (len(names) == len(nodes) == len(starts) == len(ends)):
+            raise ValueError("the columns of a graph's bindings must have one length")
+        self.names = tuple(names)
+        self.nodes = nodes
+        self.starts = starts
+        self.ends = ends
+
+    @classmethod
+    def of(cls, bindings: Iterable[Binding]) -> "Bindings":
+        bindings = list(bindings)
+        return cls(tuple(b.name for b in bindings), int_column(b.node for b in bindings),
+                   int_column(b.span[0] if b.span else -1 for b in bindings),
+                   int_column(b.span[1] if b.span else -1 for b in bindings))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def _binding(self, k: int) -> Binding:
+        start = self.starts[k]
+        return Binding(self.names[k], self.nodes[k], None if start < 0 else (start, self.ends[k]))
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return tuple(map(self._binding, range(*k.indices(len(self.names)))))
+        k = k.__index__()
+        if k < 0:
+            k += len(self.names)
+        if not 0 <= k < len(self.names):
+            raise IndexError(f"binding {k} is not in this graph of {len(self.names)} statements")
+        return self._binding(k)
+
+    def __iter__(self) -> Iterator[Binding]:
+        return map(self._binding, range(len(self.names)))
+
+    def __repr__(self) -> str:
+        return f"Bindings({list(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Bindings):
+            return NotImplemented
+        return self.names == other.names and self.nodes.obj == other.nodes.obj
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.nodes.obj))
+
+
 @dataclass(frozen=True, eq=False)
 class Graph:
     """A computational graph: nodes in topological order, named bindings, one output."""
 
-    nodes: tuple[Node, ...]
-    bindings: tuple[Binding, ...]
+    nodes: Nodes              # a tuple of Node objects is accepted too, and stored by column
+    bindings: Bindings        # likewise for a tuple of Binding objects
     output: int
     output_name: str
     source: str | None = None
@@ -148,6 +427,12 @@ class Graph:
     calls: tuple[Call, ...] = ()
     node_calls: tuple[int, ...] = ()
     local_names: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.nodes, Nodes):
+            object.__setattr__(self, "nodes", Nodes.of(self.nodes))
+        if not isinstance(self.bindings, Bindings):
+            object.__setattr__(self, "bindings", Bindings.of(self.bindings))
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and self.nodes == other.nodes
@@ -169,28 +454,31 @@ class Graph:
     @cached_property
     def inputs(self) -> tuple[int, ...]:
         """Input node ids, ordered by first appearance."""
-        return tuple(n.id for n in self.nodes if n.kind == INPUT)
+        return tuple(sorted(self.nodes.names))
 
     @cached_property
     def input_names(self) -> tuple[str, ...]:
-        return tuple(self.nodes[i].name for i in self.inputs)  # type: ignore[misc]
+        names = self.nodes.names
+        return tuple(names[i] for i in self.inputs)
 
     @cached_property
     def versions(self) -> dict[str, tuple[int, ...]]:
         """Each name's nodes, oldest first: an input is version 0 of its name."""
-        out: dict[str, list[int]] = {}
-        for i in self.inputs:
-            out[self.nodes[i].name] = [i]  # type: ignore[index]
-        for b in self.bindings:
-            seen = out.setdefault(b.name, [])
-            if not seen or seen[-1] != b.node:
-                seen.append(b.node)
+        out: dict[str, list[int]] = {name: [i] for i, name in zip(self.inputs, self.input_names)}
+        for name, node in zip(self.bindings.names, self.bindings.nodes):
+            seen = out.setdefault(name, [])
+            if not seen or seen[-1] != node:
+                seen.append(node)
         return {k: tuple(v) for k, v in out.items()}
 
     @cached_property
     def latest(self) -> dict[str, int]:
-        """Each name's newest node, in order of first appearance."""
-        return {name: ids[-1] for name, ids in self.versions.items()}
+        """Each name's newest node, in order of first appearance (inputs first, as in
+        :attr:`versions`, which it equals at the last version of each name)."""
+        # Straight from the columns: the versions of a million names are not needed for this.
+        out = dict(zip(self.input_names, self.inputs))
+        out.update(zip(self.bindings.names, self.bindings.nodes))
+        return out
 
     @cached_property
     def labels(self) -> tuple[str | None, ...]:
@@ -210,27 +498,39 @@ class Graph:
     @cached_property
     def ancestors_of_output(self) -> tuple[bool, ...]:
         """Whether each node can influence the output (an iterative sweep, newest first)."""
-        flags = [False] * len(self.nodes)
-        flags[self.output] = True
+        nodes = self.nodes
+        first, second, more = nodes.first, nodes.second, nodes.more
+        flags = bytearray(len(nodes))
+        flags[self.output] = 1
         for i in range(self.output, -1, -1):
             if flags[i]:
-                for j in self.nodes[i].operands:
-                    flags[j] = True
-        return tuple(flags)
+                a = first[i]
+                if a >= 0:
+                    flags[a] = 1
+                    b = second[i]
+                    if b >= 0:
+                        flags[b] = 1
+                        if more and i in more:
+                            for j in more[i]:
+                                flags[j] = 1
+        return tuple(map(bool, flags))
 
     @cached_property
     def depends_on_input(self) -> tuple[bool, ...]:
         """Whether each node depends on some input (constants and their results do not)."""
-        flags: list[bool] = []
-        for n in self.nodes:
-            depends = n.kind == INPUT
-            if n.kind == OP:
-                for j in n.operands:  # a loop, not any(...): no generator object per node
-                    if flags[j]:
-                        depends = True
-                        break
-            flags.append(depends)
-        return tuple(flags)
+        nodes = self.nodes
+        more = nodes.more
+        flags = bytearray(len(nodes))
+        i = 0
+        for code, a, b in zip(nodes.codes, nodes.first, nodes.second):
+            if code == INPUT_CODE:
+                flags[i] = 1
+            elif a >= 0 and (flags[a] or (b >= 0 and flags[b])):
+                flags[i] = 1
+            elif more and i in more and any(flags[j] for j in more[i]):
+                flags[i] = 1
+            i += 1
+        return tuple(map(bool, flags))
 
     @cached_property
     def memo(self) -> dict[str, Any]:
@@ -281,9 +581,7 @@ class Graph:
         node = self.node(name)
         if node.kind == INPUT:
             return self
-        leaf = Node(node.id, INPUT, name=name, value=None, span=node.span)
-        nodes = self.nodes[:node.id] + (leaf,) + self.nodes[node.id + 1:]
-        return replace(self, nodes=nodes)  # every other field as it is
+        return replace(self, nodes=self.nodes.with_input(node.id, name))  # the rest as it is
 
     def label(self, i: int) -> str | None:
         return self.labels[i]
@@ -344,43 +642,59 @@ class GraphBuilder:
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
-        self._kind: list[str] = []
-        self._op: list[str | None] = []
-        self._operands: list[tuple[int, ...]] = []
-        self._name: list[str | None] = []
-        self._value: list[Value] = []
-        self._span: list[tuple[int, int] | None] = []
+        # Nodes by column, as the graph keeps them (see Nodes), in the order they are made.
+        self._code = bytearray()
+        self._first = array("i")
+        self._second = array("i")
+        self._start = array("i")
+        self._end = array("i")
+        self._names: dict[int, str] = {}
+        self._values: dict[int, Value] = {}
         self._params: dict[int, tuple[tuple[str, Any], ...]] = {}  # only ops that have some
-        self._bindings: list[tuple[str, int, tuple[int, int] | None]] = []
+        self._more: dict[int, tuple[int, ...]] = {}  # operators with more than two operands
+        self._bind_names: list[str] = []
+        self._bind_nodes = array("i")
+        self._bind_start = array("i")
+        self._bind_end = array("i")
         self._inputs: dict[str, int] = {}
         # Inlined calls: the nodes made while ``call`` >= 0 belong to that call.
         self.call = -1
-        self._call: list[int] = []
+        self._call = array("i")
         self._calls: list[list[Any]] = []   # [id, function, parent, args, result, span]
         self._call_counts: dict[str, int] = {}
         self._local: dict[int, str] = {}
 
-    def _add(self, kind: str, op: str | None, operands: tuple[int, ...], name: str | None,
-             value: Value, span: tuple[int, int] | None) -> int:
-        self._kind.append(kind)
-        self._op.append(op)
-        self._operands.append(operands)
-        self._name.append(name)
-        self._value.append(value)
-        self._span.append(span)
+    def _add(self, code: int, operands: tuple[int, ...], span: tuple[int, int] | None) -> int:
+        i = len(self._code)
+        self._code.append(code)
+        self._first.append(operands[0] if operands else -1)
+        self._second.append(operands[1] if len(operands) > 1 else -1)
+        if len(operands) > 2:
+            self._more[i] = operands
+        if span is None:
+            self._start.append(-1)
+            self._end.append(-1)
+        else:
+            self._start.append(span[0])
+            self._end.append(span[1])
         self._call.append(self.call)
-        return len(self._kind) - 1
+        return i
 
     def input(self, name: str, default: Value = None, span: tuple[int, int] | None = None) -> int:
         """The input called ``name`` (created on first use)."""
         i = self._inputs.get(name)
         if i is None:
-            value = None if default is None else freeze_value(default)
-            i = self._inputs[name] = self._add(INPUT, None, (), name, value, span)
+            i = self._inputs[name] = self._add(INPUT_CODE, (), span)
+            self._names[i] = name
+            if default is not None:
+                self._values[i] = freeze_value(default)
         return i
 
     def const(self, value: Value, span: tuple[int, int] | None = None) -> int:
-        return self._add(CONST, None, (), None, freeze_value(value), span)
+        value = freeze_value(value)
+        i = self._add(CONST_CODE, (), span)
+        self._values[i] = value
+        return i
 
     def apply(self, op: str, operands: Iterable[int], span: tuple[int, int] | None = None,
               params: Mapping[str, Any] | None = None) -> int:
@@ -390,16 +704,23 @@ class GraphBuilder:
         record = OPS[op]
         if len(operands) != record.arity:
             raise ValueError(f"{op} takes {record.arity} operands, got {len(operands)}")
-        i = self._add(OP, op, operands, None, None, span)
-        if record.params:
-            self._params[i] = record.bind(params or {})
-        elif params:
-            record.bind(params)  # raises: this operator takes none
+        bound = record.bind(params or {}) if record.params or params else ()  # raises first
+        i = self._add(OP_CODE[op], operands, span)
+        if bound:
+            self._params[i] = bound
         return i
 
     def bind(self, name: str, node: int, span: tuple[int, int] | None = None) -> None:
         """A statement: ``name`` now refers to ``node``."""
-        self._bindings.append((name, node, span))
+        self._bind_names.append(name)
+        self._bind_nodes.append(node)
+        self._bind_start.append(-1 if span is None else span[0])
+        self._bind_end.append(-1 if span is None else span[1])
+
+    @property
+    def statements(self) -> int:
+        """How many statements (bindings) have been made."""
+        return len(self._bind_names)
 
     def begin_call(self, function: str, args: Iterable[int],
                    span: tuple[int, int] | None = None) -> int:
@@ -421,22 +742,11 @@ class GraphBuilder:
         if 0 <= self._call[node] == self.call:
             self._local[node] = name
 
-    def build(self, output: int | None = None, output_name: str | None = None) -> Graph:
-        """The canonical graph; the output defaults to the last statement's node."""
-        if output is None:
-            if not self._bindings:
-                raise ParseError("empty program: write at least one statement, e.g. y = 2*x")
-            output_name, output, _ = self._bindings[-1]
-        elif output_name is None:
-            output_name = next((b[0] for b in reversed(self._bindings) if b[1] == output), "output")
-        roots = [b[1] for b in self._bindings] + [output]
-        if self._calls:
-            # Python runs a body's dead statements and evaluates unused arguments: keep them.
-            roots += sorted(self._local)
-            for record in self._calls:
-                roots += [*record[3], record[4]]
-        operands = self._operands
-        new_id = [-1] * len(operands)
+    def _canonical_order(self, roots: list[int]) -> tuple[list[int], list[int]]:
+        """The nodes reachable from ``roots``, numbered canonically: ``(order, new_id)``
+        with ``order[new] = old`` and ``new_id[old] = new`` (-1 for a node left out)."""
+        first, second, more = self._first, self._second, self._more
+        new_id = [-1] * len(self._code)
         order: list[int] = []
         # Iterative post-order, operands left to right: a node stays on the stack until
         # its operands are numbered. Operands are always created before their users, so
@@ -447,37 +757,54 @@ class GraphBuilder:
             stack = [root]
             while stack:
                 i = stack[-1]
-                for j in operands[i]:
-                    if new_id[j] < 0:
-                        stack.append(j)
-                        break
-                else:
-                    stack.pop()
-                    if new_id[i] < 0:
-                        new_id[i] = len(order)
-                        order.append(i)
-        renumber = new_id.__getitem__
-        kinds, ops, names, values, spans = self._kind, self._op, self._name, self._value, self._span
-        params = self._params
-        new_node = object.__new__
-        nodes_list = []
-        for new, old in enumerate(order):
-            # Node's own __init__ costs a frozen-dataclass setattr per field; a graph of
-            # 100,000 statements builds a quarter of a million nodes. Same fields, filled
-            # directly.
-            node = new_node(Node)
-            fields = node.__dict__  # filled key by key, in field order, so keys are shared
-            fields["id"] = new
-            fields["kind"] = kinds[old]
-            fields["op"] = ops[old]
-            fields["operands"] = tuple(map(renumber, operands[old]))
-            fields["name"] = names[old]
-            fields["value"] = values[old]
-            fields["span"] = spans[old]
-            fields["params"] = params.get(old, ()) if params else ()
-            nodes_list.append(node)
-        nodes = tuple(nodes_list)
-        bindings = tuple(Binding(name, new_id[i], span) for name, i, span in self._bindings)
+                a = first[i]
+                if a >= 0 and new_id[a] < 0:
+                    stack.append(a)
+                    continue
+                b = second[i]
+                if b >= 0 and new_id[b] < 0:
+                    stack.append(b)
+                    continue
+                if more and i in more:
+                    later = [j for j in more[i][2:] if new_id[j] < 0]
+                    if later:
+                        stack.append(later[0])
+                        continue
+                stack.pop()
+                if new_id[i] < 0:
+                    new_id[i] = len(order)
+                    order.append(i)
+        return order, new_id
+
+    def build(self, output: int | None = None, output_name: str | None = None) -> Graph:
+        """The canonical graph; the output defaults to the last statement's node."""
+        if output is None:
+            if not self._bind_names:
+                raise ParseError("empty program: write at least one statement, e.g. y = 2*x")
+            output_name, output = self._bind_names[-1], self._bind_nodes[-1]
+        elif output_name is None:
+            output_name = next((name for name, node in zip(reversed(self._bind_names),
+                                                            reversed(self._bind_nodes))
+                                if node == output), "output")
+        roots = list(self._bind_nodes) + [output]
+        if self._calls:
+            # Python runs a body's dead statements and evaluates unused arguments: keep them.
+            roots += sorted(self._local)
+            for record in self._calls:
+                roots += [*record[3], record[4]]
+        order, new_id = self._canonical_order(roots)
+        n = len(self._code)
+        if len(order) == n and order == list(range(n)):
+            # Already canonical (the parser makes most programs' nodes in this order).
+            nodes = Nodes(bytes(self._code), int_column(self._first), int_column(self._second),
+                          int_column(self._start), int_column(self._end), dict(self._names),
+                          dict(self._values), dict(self._params), dict(self._more))
+            bind_nodes = int_column(self._bind_nodes)
+        else:
+            nodes = self._renumbered(order, new_id)
+            bind_nodes = int_column([new_id[i] for i in self._bind_nodes])
+        bindings = Bindings(tuple(self._bind_names), bind_nodes, int_column(self._bind_start),
+                            int_column(self._bind_end))
         calls: tuple[Call, ...] = ()
         node_calls: tuple[int, ...] = ()
         local_names: tuple[str | None, ...] = ()
@@ -489,3 +816,22 @@ class GraphBuilder:
             local_names = tuple(local.get(old) for old in order)
         return Graph(nodes, bindings, new_id[output], output_name, self.source, calls,
                      node_calls, local_names)
+
+    def _renumbered(self, order: list[int], new_id: list[int]) -> Nodes:
+        """The nodes in ``order``, their operands renumbered by ``new_id``."""
+        old = np.array(order, dtype=np.intp)
+        renumber = np.array(new_id + [-1], dtype=np.int32)  # index -1: "no operand" stays -1
+
+        def column(data: array, ids: bool) -> memoryview:
+            picked = np.frombuffer(data, dtype=np.int32)[old] if len(data) else np.zeros(0, np.int32)
+            return int_column(renumber[picked] if ids else picked)
+
+        def keep(mapping: dict[int, Any]) -> dict[int, Any]:
+            return {new_id[i]: v for i, v in mapping.items() if new_id[i] >= 0}
+
+        codes = np.frombuffer(self._code, dtype=np.uint8)[old].tobytes() if order else b""
+        more = {new_id[i]: tuple(new_id[j] for j in ops)
+                for i, ops in self._more.items() if new_id[i] >= 0}
+        return Nodes(codes, column(self._first, True), column(self._second, True),
+                     column(self._start, False), column(self._end, False), keep(self._names),
+                     keep(self._values), keep(self._params), more)

@@ -115,7 +115,7 @@ class _Parser:
                 self._stmt_span = (start, end)
                 last_expr = (operand.node, " ".join(self.source[start:end].split()))
         self.check_pending()
-        if not self.builder._bindings and last_expr is None:  # type: ignore[union-attr]
+        if not self.builder.statements and last_expr is None:  # type: ignore[union-attr]
             raise self.error("empty program: write at least one statement, e.g. y = 2*x", 0, 1)
         if output is not None:
             if output not in self.scope:

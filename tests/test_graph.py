@@ -195,7 +195,15 @@ def test_graph_is_immutable_data() -> None:
         g.nodes[0].name = "V"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         g.output = 0  # type: ignore[misc]
-    assert isinstance(g.nodes, tuple)
+    # The nodes are stored by column: none of the columns can be written either.
+    with pytest.raises(TypeError):
+        g.nodes[0] = g.nodes[1]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        g.nodes.first[2] = 0
+    with pytest.raises(TypeError):
+        g.nodes.names[0] = "V"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        g.bindings.nodes[0] = 1
     with pytest.raises(ValueError):
         g.nodes[g.inputs[0]].value[0, 0] = 9.0
     before = (g.nodes, g.bindings)
