@@ -31,7 +31,7 @@ from .errors import EvaluationError, InputError, NotComputedError
 from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
                        forward_plan, is_finite, kind_of_nonfinite, node_id, require,
                        same_nodes)
-from .graph import INPUT, OP, Graph
+from .graph import INPUT, OP, OP_OF_CODE, Graph, int_column
 from .ops import OPS
 
 Value = Any
@@ -284,27 +284,28 @@ def _example(names: Sequence[str], as_list: bool) -> str:
     return f"[{', '.join(map(repr, names))}]" if as_list else ",".join(names)
 
 
-def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[list, ...]:
-    """The operations newest first, as parallel lists (node, code, a, b, needs a, needs b):
-    the forward plan's lists read backwards, and whether each operand's adjoint is wanted
-    (it is one of the nodes ``ids`` or computed from one; ``None``: from any input)."""
+def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[Sequence[int], ...]:
+    """The operations newest first, as parallel columns (node, code, a, b, needs a,
+    needs b): the forward plan's columns read backwards, and whether each operand's
+    adjoint is wanted (it is one of the nodes ``ids`` or computed from one; ``None``: from
+    any input). Columns rather than a record per operation, so that compiling a large
+    graph neither wakes the cyclic collector nor holds a Python int per operand."""
     key = ("backward", ids)
     plan = graph.memo.get(key)
     if plan is None:
         forward = forward_plan(graph)
         # one more byte, 0: an operand -1 (none) reads it
-        needs = computed_from(graph, ids) + b"\x00"
-        codes = {name: _FLOAT_CODES.get(name, _GENERIC) for name in set(forward.names)}
-        first = forward.a[::-1]
-        second = forward.b[::-1]
-        if -2 in second:  # an operation on more than two operands: first holds the tuple
-            needs_first = [needs[a] if type(a) is int else 0 for a in first]
-            needs_second = [needs[b] if b >= 0 else 0 for b in second]
-        else:
-            needs_first = list(map(needs.__getitem__, first))
-            needs_second = list(map(needs.__getitem__, second))
-        plan = graph.memo[key] = (forward.ids[::-1], list(map(codes.__getitem__, reversed(
-            forward.names))), first, second, needs_first, needs_second)
+        needs = np.frombuffer(computed_from(graph, ids) + b"\x00", dtype=np.uint8)
+        first = np.asarray(forward.a)[::-1]
+        second = np.asarray(forward.b)[::-1]
+        float_code = np.array([_FLOAT_CODES.get(op, _GENERIC) for op in OP_OF_CODE], np.uint8)
+        codes = float_code[np.frombuffer(forward.codes, dtype=np.uint8)[::-1]]
+        codes[second == -2] = _GENERIC  # three operands or more: the registry's rules
+        needs_first = needs[first]
+        needs_second = needs[np.maximum(second, -1)]  # -2 too: the registry's rules
+        plan = graph.memo[key] = (int_column(np.asarray(forward.ids)[::-1]), codes.tobytes(),
+                                  int_column(first), int_column(second),
+                                  needs_first.tobytes(), needs_second.tobytes())
     return plan
 
 

@@ -12,16 +12,13 @@ import math
 import operator
 import warnings
 from functools import partial
-from itertools import compress
-from operator import attrgetter, itemgetter
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from .errors import EvaluationError, InputError, ShapeWarning, excerpt
-from .graph import OP, Graph, Node
+from .graph import CONST_CODE, OP_OF_CODE, Graph, Node, int_column
 from .ops import OPS, OperandError
 
 Value = Any
@@ -295,22 +292,23 @@ FLOAT_FORWARDS: dict[str, Any] = {
 
 class ForwardPlan(NamedTuple):
     """A graph compiled once for evaluation: constants in place, then the operations as
-    parallel lists (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
-    op, or -2 when ``a`` is the tuple of all operand ids. Parallel lists rather than a
-    record per operation: a quarter of a million small tuples would wake the cyclic
-    collector, which would then walk the whole graph several times. Reverse mode reads
-    the same lists backwards (``compgraph.differentiate``)."""
+    parallel columns (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
+    op, or -2 for an op with more operands (``graph.nodes.operands(node)``). Columns rather
+    than a record per operation: a quarter of a million small tuples would wake the cyclic
+    collector, which would then walk the whole graph several times; the node ids are
+    the graph's own int32 columns (4 bytes each, not a Python int). Reverse mode reads
+    the same columns backwards (``compgraph.differentiate``)."""
 
     template: list[Value]                 # constants at their ids, None elsewhere
     inputs: tuple[tuple[int, str], ...]   # (node id, name)
-    ids: list[int]
+    ids: Sequence[int]
     forwards: list[Any]                   # registry forwards, for any values
     float_forwards: list[Any]             # FLOAT_FORWARDS where there is one
-    a: list[Any]
-    b: list[int]
+    a: Sequence[int]
+    b: Sequence[int]
     consts_are_floats: bool
-    checks: list[int]                     # _SAME_SHAPES, _BROADCASTS or 0, per operation
-    names: list[str]                      # the operator of each operation
+    checks: bytes                         # _SAME_SHAPES, _BROADCASTS or 0, per operation
+    codes: bytes                          # each operation's node code (OP_OF_CODE: its operator)
 
 
 # Shape checks on array values (design: never a silent wrong answer): a cost's prediction
@@ -327,52 +325,46 @@ def forward_plan(graph: Graph) -> ForwardPlan:
     return plan
 
 
+def _per_code(op_table: Mapping[str, Any], fill: Any) -> list[Any]:
+    """A table indexed by node code: ``op_table[op]`` for each operator, ``fill`` else."""
+    return [fill if op is None else op_table[op] for op in OP_OF_CODE]
+
+
+_FORWARD_OF_CODE = _per_code({name: op.forward for name, op in OPS.items()}, None)
+_FLOAT_FORWARD_OF_CODE = _per_code({name: FLOAT_FORWARDS.get(name, op.forward)
+                                    for name, op in OPS.items()}, None)
+_CHECK_OF_CODE = bytes(_per_code({name: _SAME_SHAPES if op.cost and op.arity == 2 else
+                                  _BROADCASTS if op.broadcasts and op.arity == 2 else 0
+                                  for name, op in OPS.items()}, 0))
+
+
 def _compile_forward(graph: Graph) -> ForwardPlan:
-    # A one-shot command pays for this on every run, so each list is made by one C-level
-    # pass (map, compress, attrgetter) over the nodes, with per-operator tables, rather
-    # than by one interpreted loop doing everything per node: a third of the time.
+    # From the graph's columns, with per-operator tables: a one-shot command pays for this
+    # on every run, and a Node object per node would cost more than the evaluation.
     nodes = graph.nodes
-    ops_or_none = list(map(_OP, nodes))  # None for inputs and constants
-    op_nodes = list(compress(nodes, ops_or_none))
-    ids = list(compress(range(len(nodes)), ops_or_none))
-    names: list[str] = list(filter(None, ops_or_none))
-    template: list[Value] = list(map(_VALUE, nodes))  # constants, inputs' defaults, None
+    codes = nodes.numpy("codes")
+    template: list[Value] = [None] * len(nodes)
+    consts_are_floats = True
+    for i, value in nodes.values.items():
+        if codes[i] == CONST_CODE:
+            template[i] = value
+            consts_are_floats = consts_are_floats and type(value) is float
     inputs = tuple(zip(graph.inputs, graph.input_names))
-    for i in graph.inputs:  # every evaluation gives each input its value
-        template[i] = None
-    consts_are_floats = set(map(type, template)) <= {float, type(None)}
-    operands = list(map(_OPERANDS, op_nodes))
-    arity = {name: OPS[name].arity for name in set(names)}
-    if max(arity.values(), default=0) <= 2:
-        first: list[Any] = list(map(_FIRST, operands))
-        second = list(map(_LAST, operands))
-        for k in compress(range(len(names)), map((1).__eq__, map(arity.__getitem__, names))):
-            second[k] = -1  # one operand: none second
-    else:
-        first = [o[0] if len(o) < 3 else o for o in operands]
-        second = [o[1] if len(o) == 2 else -1 if len(o) == 1 else -2 for o in operands]
-    # Per operator: its forward, its float forward and its shape check.
-    table: dict[str, tuple[Any, Any, int]] = {}
-    for name in set(names):
-        record = OPS[name]
-        two = record.arity == 2
-        check = (_SAME_SHAPES if record.cost and two else
-                 _BROADCASTS if record.broadcasts and two else 0)
-        table[name] = (record.forward, FLOAT_FORWARDS.get(name, record.forward), check)
-    rows = list(map(table.__getitem__, names))
-    checks = list(map(_THIRD, rows))
-    forwards = list(map(_FIRST, rows))
-    float_forwards = list(map(_SECOND, rows))
-    if any(OPS[name].params for name in table):
-        for k, node in enumerate(op_nodes):
-            if node.params:  # FLOAT_FORWARDS has no operator with parameters
-                forwards[k] = float_forwards[k] = partial(forwards[k], **node.kwargs)
-    return ForwardPlan(template, inputs, ids, forwards, float_forwards, first, second,
-                       consts_are_floats, checks, names)
-
-
-_OP, _VALUE, _OPERANDS = attrgetter("op"), attrgetter("value"), attrgetter("operands")
-_FIRST, _SECOND, _THIRD, _LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1)
+    op_ids = np.flatnonzero(codes > CONST_CODE)
+    op_codes = codes[op_ids].tolist()
+    forwards = list(map(_FORWARD_OF_CODE.__getitem__, op_codes))
+    float_forwards = list(map(_FLOAT_FORWARD_OF_CODE.__getitem__, op_codes))
+    checks = bytes(map(_CHECK_OF_CODE.__getitem__, op_codes))
+    second = nodes.numpy("second")[op_ids]
+    if nodes.more:
+        second = second.copy()
+        second[np.isin(op_ids, list(nodes.more))] = -2
+    for i, params in nodes.params.items():
+        k = int(np.searchsorted(op_ids, i))
+        forwards[k] = float_forwards[k] = partial(forwards[k], **dict(params))
+    return ForwardPlan(template, inputs, int_column(op_ids), forwards, float_forwards,
+                       int_column(nodes.numpy("first")[op_ids]), int_column(second),
+                       consts_are_floats, checks, bytes(op_codes))
 
 
 def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
@@ -387,9 +379,13 @@ def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
     key = ("reach", ids)
     flags = graph.memo.get(key)
     if flags is None:
+        if ids is None:  # from any input: what the graph already knows
+            flags = graph.memo[key] = bytes(graph.depends_on_input)
+            return flags
         plan = forward_plan(graph)
+        more = graph.nodes.more
         reach = bytearray(len(graph.nodes))
-        for i in graph.inputs if ids is None else ids:
+        for i in ids:
             reach[i] = 1
         for i, a, b in zip(plan.ids, plan.a, plan.b):
             if b >= 0:
@@ -398,7 +394,7 @@ def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
             elif b == -1:
                 if reach[a]:
                     reach[i] = 1
-            elif any(reach[j] for j in a):
+            elif any(reach[j] for j in more[i]):
                 reach[i] = 1
         flags = graph.memo[key] = bytes(reach)
     return flags
@@ -426,33 +422,36 @@ def array_plan(graph: Graph) -> tuple[list[int], list[Any]]:
     if cached is not None:
         return cached
     plan = forward_plan(graph)
-    intos = [OPS[name].into if not OPS[name].params else None for name in plan.names]
+    # Per node code (OP_OF_CODE), then per operation.
+    into_of = [None if op is None or OPS[op].params else OPS[op].into for op in OP_OF_CODE]
+    user_of = [op in _CARRIES_NONFINITE and OPS[op].into is not None
+               and OPS[op].reads is not None for op in OP_OF_CODE]
+    intos = list(map(into_of.__getitem__, plan.codes))
     takeover = [-1] * len(plan.ids)
-    users = [name in _CARRIES_NONFINITE and OPS[name].into is not None
-             and OPS[name].reads is not None for name in plan.names]
+    users = list(map(user_of.__getitem__, plan.codes))
     if any(users):
         nodes = graph.nodes
-        if -2 in plan.b:  # an operation on more than two operands
-            uses = Counter(j for i in plan.ids for j in nodes[i].operands)
-        else:
-            uses = Counter(plan.a)
-            uses.update(b for b in plan.b if b >= 0)
+        codes = nodes.codes
+        first, second = nodes.numpy("first"), nodes.numpy("second")
+        used = [first[first >= 0], second[second >= 0]]
+        used += [np.array(ops[2:], dtype=np.int32) for ops in nodes.more.values()]
+        uses = np.bincount(np.concatenate(used), minlength=len(nodes)).tolist()
         labels = graph.labels
         needs = computed_from(graph, None)  # the rules that may run read these operands
         for k_op, (i, user) in enumerate(zip(plan.ids, users)):
             if not user:
                 continue
-            operands = nodes[i].operands
-            reads = OPS[nodes[i].op].reads  # type: ignore[index]
+            operands = nodes.operands(i)
+            reads = OPS[OP_OF_CODE[plan.codes[k_op]]].reads  # type: ignore[index]
             for k, t in enumerate(operands):
-                node = nodes[t]
-                if (node.kind != OP or uses[t] != 1 or labels[t] is not None
+                code = codes[t]
+                if (code <= CONST_CODE or uses[t] != 1 or labels[t] is not None
                         or any(str(k) in reads[m] for m, j in enumerate(operands)  # type: ignore[index]
                                if needs[j])):
                     continue
-                own = OPS[node.op]  # type: ignore[index]
+                own = OPS[OP_OF_CODE[code]]  # type: ignore[index]
                 if (own.into is None or own.reads is None
-                        or any("o" in own.reads[m] for m, j in enumerate(node.operands)
+                        or any("o" in own.reads[m] for m, j in enumerate(nodes.operands(t))
                                if needs[j])):
                     continue
                 takeover[k_op] = k
@@ -482,7 +481,7 @@ def _take_over(graph: Graph, i: int, k: int, a: int, b: int, vals: list[Value],
         args = (buf,)
     # The operand's operator has ``into``, so its forward made this array: a new one,
     # held by nothing but this evaluation, which now hands it on.
-    OPS[graph.nodes[i].op].into(buf, *args)  # type: ignore[index, misc]
+    OPS[OP_OF_CODE[graph.nodes.codes[i]]].into(buf, *args)  # type: ignore[index, misc]
     vals[i] = buf
     vals[t] = np.broadcast_to(_NAN, buf.shape)  # a stand-in of its shape, never read
     taken[t] = i
@@ -584,7 +583,7 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                     elif b == -1:
                         vals[i] = forward(vals[a])
                     else:
-                        vals[i] = forward(*[vals[j] for j in a])
+                        vals[i] = forward(*[vals[j] for j in graph.nodes.operands(i)])
             else:
                 taken = {}
                 takeover, intos = array_plan(graph)
@@ -609,7 +608,7 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
                         vals[i] = into(None, x) if into is not None and type(x) is np.ndarray \
                             else forward(x)
                     else:
-                        vals[i] = forward(*[vals[j] for j in a])
+                        vals[i] = forward(*[vals[j] for j in graph.nodes.operands(i)])
                 if taken:
                     return Values(graph, Recomputed(graph, vals, taken))
     except (ValueError, TypeError, IndexError) as exc:
