@@ -26,7 +26,7 @@ LAYER_OF = {
     "compgraph.symbolic": "core", "compgraph.latex": "core",
     "compgraph.backprop": "evaluation",
     "compgraph.lexer": "language", "compgraph.parser": "language", "compgraph.builder": "language",
-    "compgraph.functions": "language",
+    "compgraph.functions": "language", "compgraph.fastparse": "language",
     "compgraph.evaluate": "evaluation", "compgraph.differentiate": "evaluation",
     "compgraph.steps": "evaluation",
     "compgraph.tracing": "evaluation", "compgraph.pathsum": "evaluation",
