@@ -31,8 +31,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from itertools import count
-from operator import itemgetter
-from typing import Any, Callable
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -42,23 +41,131 @@ from .ops import BINARY, FUNCTIONS, OPS, ParamError
 
 # --- tokens -------------------------------------------------------------------------------
 
-# The lexer's tokens, ASCII only (a non-ASCII name goes to the full parser, which
-# normalizes it), each with the whitespace, comments and line continuations before it.
-# Anything the language does not have becomes a one-character token that no recipe takes.
-_TOKEN = (r"[A-Za-z_][A-Za-z0-9_]*"                              # a name
-          r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"   # a number
-          r"|\*\*|[-+*/]=|\n|[^ \t\r\f#\n]")                       # operators, the rest
-_SPLIT = re.compile(r"([ \t\r\f]*(?:(?:#[^\n]*|\\\n)[ \t\r\f]*)*)(" + _TOKEN + ")")
+# Each character's class is the kind of the token it starts, one letter each, so that a
+# line's shape is a string: a name is N, a number 0; ** is p and += -= *= /= are a s m d;
+# the other punctuation stands for itself; x is a token no recipe takes (non-ASCII text,
+# brackets, comparisons, ...). Space, comments and line continuations separate tokens.
+_CLASS = np.full(128, ord("x"), dtype=np.uint8)
+for _chars, _kind in (("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", "N"),
+                      ("0123456789", "0"), (" \t\r\f", " ")):
+    _CLASS[[ord(c) for c in _chars]] = ord(_kind)
+for _c in "+-*/@(),;=\n.#\\":
+    _CLASS[ord(_c)] = ord(_c)
+_AUGMENTED_KIND = np.zeros(128, dtype=np.uint8)
+for _c, _kind in zip("+-*/", "asmd"):
+    _AUGMENTED_KIND[ord(_c)] = ord(_kind)
+_SP, _NL, _DOT, _NAME, _NUM = (ord(c) for c in " \n.N0")
+_EIGHT = np.arange(8)
 
-# Token kinds, one character each, so that a line's shape is a string: a name is N, a
-# number 0, ** is p, += -= *= /= are a s m d; the other punctuation stands for itself;
-# x (and any character not listed) is a token no recipe takes.
-_FIRST_CHAR_KIND = str.maketrans({**{c: "N" for c in "abcdefghijklmnopqrstuvwxyz"
-                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_"},
-                                  **{c: "0" for c in "0123456789."}})
-_KIND = {"+": "+", "-": "-", "*": "*", "/": "/", "@": "@", "**": "p", "(": "(", ")": ")",
-         ",": ",", ";": ";", "=": "=", "+=": "a", "-=": "s", "*=": "m", "/=": "d",
-         "\n": "\n", ".": "x"}
+
+class _Tokens:
+    """The tokens of a chunk of program text, found with NumPy a pass per rule over all
+    its characters: ``kinds`` (one letter per token, as above), ``start`` and ``end``
+    (offsets in the program), and :meth:`text` for the names and numbers. Token for
+    token the lexer's (``compgraph.lexer``) wherever a recipe takes the line; anything
+    that would need the lexer's finer rules is refused (:class:`_Decline`)."""
+
+    def __init__(self, text: str, begin: int) -> None:
+        self.source_text = text
+        self.begin = begin
+        if text.isascii():
+            chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        else:  # one code point per character, so that positions are offsets
+            chars = np.minimum(np.frombuffer(text.encode("utf-32-le", "surrogatepass"),
+                                            dtype=np.uint32), 127)
+        cls = _CLASS[chars]
+        self.chars = chars
+        if "#" in text:  # a comment runs from # to the end of its line
+            hashes = np.cumsum(cls == ord("#"))
+            before_line = np.maximum.accumulate(np.where(cls == _NL, hashes, 0))
+            cls[(hashes > before_line) & (cls != _NL)] = _SP
+        if "\\" in text:  # a backslash ending a line continues it
+            joins = np.flatnonzero((cls[:-1] == ord("\\")) & (cls[1:] == _NL))
+            cls[joins] = cls[joins + 1] = _SP
+        word = (cls == _NAME) | (cls == _NUM) | (cls == _DOT)
+        run_start = word.copy()
+        run_start[1:] &= ~word[:-1]
+        self._exponents_and_dots(chars, cls, word, run_start)
+        # Two-character operators: ** and the augmented assignments.
+        second = np.zeros(len(cls), dtype=bool)
+        kind = cls.copy()
+        if "**" in text:
+            stars = np.flatnonzero((cls[:-1] == ord("*")) & (cls[1:] == ord("*")))
+            after = np.minimum(stars + 2, len(cls) - 1)
+            if ((stars > 0) & (cls[stars - 1] == ord("*"))).any() or \
+                    ((stars + 2 < len(cls)) & ((cls[after] == ord("*")) | (cls[after] == ord("=")))).any():
+                raise _Decline  # *** or **=: the lexer's order of rules decides, not here
+            second[stars + 1] = True
+            kind[stars] = ord("p")
+        if "=" in text:
+            eq = cls[1:] == ord("=")
+            if (eq & (cls[:-1] == ord("="))).any():
+                raise _Decline  # == (a comparison)
+            augmented = np.flatnonzero(eq & (_AUGMENTED_KIND[cls[:-1]] > 0) & ~second[:-1])
+            second[augmented + 1] = True
+            kind[augmented] = _AUGMENTED_KIND[cls[augmented]]
+        starts_here = run_start | (~word & (cls != _SP) & ~second)
+        start = np.flatnonzero(starts_here)
+        end = start + 1 + second[np.minimum(start + 1, len(cls) - 1)]
+        is_word = word[start]
+        run_end = word.copy()
+        run_end[:-1] &= ~word[1:]
+        end[is_word] = np.flatnonzero(run_end) + 1
+        kind = kind[start]
+        kind[is_word & (kind == _DOT)] = _NUM  # .5
+        self.kinds = kind.tobytes().decode("ascii")
+        self.line_breaks = np.flatnonzero(kind == _NL)
+        self.start = start + begin
+        self.end = end + begin
+
+    @staticmethod
+    def _exponents_and_dots(chars: np.ndarray, cls: np.ndarray, word: np.ndarray,
+                            run_start: np.ndarray) -> None:
+        """Join a number's exponent sign into its run (``1e-3``); refuse a name with a
+        dot in it (``x.y``, which the lexer reads as three tokens)."""
+        dots = np.flatnonzero(cls == _DOT)
+        e = (chars[:-2] == ord("e")) | (chars[:-2] == ord("E"))
+        signs = np.flatnonzero(e & ((cls[1:-1] == ord("+")) | (cls[1:-1] == ord("-")))
+                               & (cls[2:] == _NUM)) + 1
+        if not len(dots) and not len(signs):
+            return
+        runs = np.flatnonzero(run_start)
+
+        def run_class(at: np.ndarray) -> np.ndarray:
+            """The class of the first character of the run holding each of ``at``."""
+            return cls[runs[np.searchsorted(runs, at, side="right") - 1]]
+
+        if len(dots) and (run_class(dots) == _NAME).any():
+            raise _Decline
+        signs = signs[run_class(signs - 1) != _NAME]
+        word[signs] = True
+        run_start[signs + 1] = False
+
+    def name_keys(self, tokens: np.ndarray, long_names: Mapping[str, int]) -> np.ndarray:
+        """A key per name token, equal for equal names, made without a string per token:
+        the name's characters packed into 64 bits when it has at most 8 (names are ASCII
+        and have no NUL, so no key is 0 or has the top bit), else 2**63 + its id in
+        ``long_names``."""
+        start = self.start[tokens] - self.begin
+        length = self.end[tokens] - self.begin - start
+        at = np.minimum(start[:, None] + _EIGHT, len(self.chars) - 1)
+        packed = self.chars[at].astype(np.uint8)
+        packed[_EIGHT >= length[:, None]] = 0
+        keys = packed.view(np.uint64).ravel()
+        long = np.flatnonzero(length > 8)
+        if len(long):
+            ids = np.fromiter(map(long_names.__getitem__, self.text(tokens[long])),
+                              dtype=np.uint64, count=len(long))
+            keys[long] = ids | np.uint64(1 << 63)
+        return keys
+
+    def text(self, tokens: np.ndarray) -> list[str]:
+        """The text of each of ``tokens`` (indices)."""
+        at = self.begin
+        return list(map(self.source_text.__getitem__,
+                        map(slice, (self.start[tokens] - at).tolist(),
+                            (self.end[tokens] - at).tolist())))
+
 
 # --- recipes ------------------------------------------------------------------------------
 
@@ -76,7 +183,6 @@ _BINARY = {("p" if symbol == "**" else symbol): (OP_CODE[op.name], op.precedence
            for symbol, op in BINARY.items()}
 _AUGMENTED = {"a": OP_CODE["add"], "s": OP_CODE["sub"], "m": OP_CODE["mul"], "d": OP_CODE["div"]}
 _UNARY_PRECEDENCE = 3
-_KEYWORDS = ("def", "return")
 
 
 def _default_params(op: str) -> tuple | None:
@@ -145,7 +251,7 @@ class _Recipe:
                 if row[f] >= 0:
                     row[f] = new[row[f]]  # a dropped constant is never an operand
             rows.append(row)
-        return np.array(rows, dtype=np.int64).reshape(len(rows), _FIELDS)
+        return np.array(rows, dtype=np.int64).reshape(len(rows), _FIELDS).T.copy()
 
     def expression(self, k: int) -> tuple[list, int] | None:
         """The operator-precedence parse of the full parser (``_Parser.expression``) over
@@ -253,20 +359,94 @@ class _Recipe:
 
 # --- the program ----------------------------------------------------------------------------
 
+def pack_name(name: str) -> int | None:
+    """The 64-bit key of a name of at most 8 ASCII characters (its characters, packed as
+    :meth:`_Tokens.name_keys` packs them), or ``None``.
+
+    >>> pack_name("ab") == ord("a") + (ord("b") << 8)
+    True
+    """
+    if len(name) > 8 or not name.isascii() or not name.isidentifier():
+        return None
+    return int.from_bytes(name.encode("ascii"), "little")
+
+
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)   # 2**64 / golden ratio: spreads packed keys
+
+
+class _NameTable:
+    """Each name's newest node, by name key: an open-addressing hash table held in NumPy
+    arrays, so that a chunk's names are looked up and stored in a few passes over all of
+    them. (A dict of a million names misses the cache at nearly every lookup: this is
+    what made parsing slower per statement as programs grew.)"""
+
+    def __init__(self, bits: int = 12) -> None:
+        self.bits = bits
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)   # 0: an empty slot (no key is 0)
+        self.nodes = np.full(1 << bits, -1, dtype=np.int64)
+        self.size = 0
+
+    def slots(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's slot: where it is, or the empty slot where it would go (linear
+        probing)."""
+        mask = (1 << self.bits) - 1
+        slot = ((keys * _SPREAD) >> np.uint64(64 - self.bits)).astype(np.int64)
+        out = np.empty(len(keys), dtype=np.int64)
+        pending = np.arange(len(keys))
+        while len(pending):
+            here = self.keys[slot]
+            done = (here == keys[pending]) | (here == 0)
+            out[pending[done]] = slot[done]
+            pending = pending[~done]
+            slot = (slot[~done] + 1) & mask
+        return out
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The node of each key, -1 for a name not seen."""
+        return self.nodes[self.slots(keys)]
+
+    def put(self, keys: np.ndarray, nodes: np.ndarray) -> None:
+        """Set each key's node (the keys are distinct)."""
+        if 2 * (self.size + len(keys)) > len(self.keys):
+            old = self.keys != 0
+            old_keys, old_nodes = self.keys[old], self.nodes[old]
+            self.__init__(max(self.bits + 1, int(2 * (self.size + len(keys))).bit_length() + 1))
+            self.put(old_keys, old_nodes)
+        slot = self.slots(keys)
+        new = np.flatnonzero(self.keys[slot] == 0)
+        while len(new):
+            # New keys may want one empty slot: the first of each takes it, the others
+            # probe again past it.
+            _, first = np.unique(slot[new], return_index=True)
+            placed = new[first]
+            self.keys[slot[placed]] = keys[placed]
+            self.size += len(placed)
+            new = np.setdiff1d(new, placed, assume_unique=True)
+            if len(new):
+                slot[new] = self.slots(keys[new])
+        self.nodes[slot] = nodes
+
+
+_KEYWORD_KEYS = np.array([pack_name(word) for word in ("def", "return")], dtype=np.uint64)
+
+
 class _Decline(Exception):
     """The program needs the full parser."""
 
 
-CHUNK = 1 << 20   # characters tokenized at once: bounds the memory tokens take
+CHUNK = 1 << 16   # characters tokenized at once: bounds the memory the tokens and events take
 
 
 class _BulkParser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.shape_ids: defaultdict[str, int] = defaultdict(count().__next__)
-        self.recipes: list[np.ndarray] = []
-        self.name_ids: defaultdict[str, int] = defaultdict(count().__next__)
-        self.scope = np.full(1024, -1, dtype=np.int64)   # per name id: its newest node
+        self.recipes: list[np.ndarray] = []   # per shape id: its events, a row per field
+        self.recipe_sizes: list[int] = []
+        self.open_shapes: list[int] = []  # shapes whose brackets stay open at the line's end
+        self.declined_shapes: list[int] = []  # shapes without a recipe (open ones too)
+        self.long_names: defaultdict[str, int] = defaultdict(count().__next__)
+        self.scope = _NameTable()   # each name's newest node
         self.nodes = 0
         self.parts: dict[str, list] = defaultdict(list)
         self.names: dict[int, str] = {}
@@ -280,8 +460,6 @@ class _BulkParser:
             end = _chunk_end(source, begin)
             self.chunk(begin, end)
             begin = end
-        if any(word in self.name_ids for word in _KEYWORDS):
-            raise _Decline
         bind_names = [name for part in self.parts["bind_names"] for name in part]
         if not bind_names:
             raise _Decline  # an empty program: the full parser says so
@@ -294,89 +472,88 @@ class _BulkParser:
                             int_column(column("bind_starts")), int_column(column("bind_ends")))
         if output is None:
             return Graph(nodes, bindings, int(bind_nodes[-1]), bind_names[-1], source)
-        k = self.name_ids.get(output)
-        if k is None or self.scope[k] < 0:
+        key = pack_name(output)
+        if key is None:
+            key = self.long_names.get(output, -1) | 1 << 63
+        node = int(self.scope.get(np.array([key], dtype=np.uint64))[0]) if key > 0 else -1
+        if node < 0:
             raise _Decline  # no such variable: the full parser's message
-        return Graph(nodes, bindings, int(self.scope[k]), output, source)
+        return Graph(nodes, bindings, node, output, source)
 
     def column(self, name: str, dtype: Any = np.int64) -> np.ndarray:
         parts = self.parts[name]
         return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
     def chunk(self, begin: int, end: int) -> None:
-        text = self.source[begin:end]
-        if end == len(self.source) and not text.endswith("\n"):
-            # A comment on the last line ends at a line break like any other (a lone
-            # backslash at the very end would become a line continuation: refused).
-            if text.endswith("\\"):
-                raise _Decline
-            text += "\n"
-        pieces = _SPLIT.split(text)
-        if any(pieces[0::3]):
-            raise _Decline  # text the tokens skipped (never expected: every character has a place)
-        tokens = pieces[2::3]
-        if not tokens:
+        tokens = _Tokens(self.source[begin:end], begin)
+        if not tokens.kinds:
             return
-        # Where each token starts and ends, from the lengths of everything before it.
-        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        offsets = np.cumsum(lengths) + begin
-        tok_start = offsets[1::3][:len(tokens)]
-        tok_end = offsets[2::3][:len(tokens)]
-        first = "".join(map(itemgetter(0), tokens)).translate(_FIRST_CHAR_KIND)
-        kinds = "".join(map(_KIND.get, tokens, first))
-        lines, line_tok = _lines(kinds)
+        lines = tokens.kinds.split("\n")
+        line_tok = np.concatenate(([0], tokens.line_breaks + 1))
+        sid = self.shape_of(lines)
+        if self.open_shapes and np.isin(sid, self.open_shapes).any():
+            lines, line_tok = _join_open_lines(lines, line_tok)
+            sid = self.shape_of(lines)
+        if self.declined_shapes and np.isin(sid, self.declined_shapes).any():
+            raise _Decline
+        self.apply(sid, line_tok, tokens)
+
+    def shape_of(self, lines: list[str]) -> np.ndarray:
+        """Each line's shape id; the recipe of a shape not seen before is compiled (a
+        shape whose brackets stay open has none: its lines are joined to the next)."""
         shape_ids = self.shape_ids
         sid = np.fromiter(map(shape_ids.__getitem__, lines), dtype=np.intp, count=len(lines))
         for shape in list(shape_ids)[len(self.recipes):]:
-            recipe = _Recipe(shape).compile()
+            recipe = None
+            if shape.count("(") > shape.count(")"):
+                self.open_shapes.append(len(self.recipes))
+            else:
+                recipe = _Recipe(shape).compile()
             if recipe is None:
-                raise _Decline
+                self.declined_shapes.append(len(self.recipes))
             self.recipes.append(recipe)
-        self.apply(sid, line_tok, tokens, tok_start, tok_end)
+            self.recipe_sizes.append(0 if recipe is None else recipe.shape[1])
+        return sid
 
-    def apply(self, sid: np.ndarray, line_tok: np.ndarray, tokens: list[str],
-              tok_start: np.ndarray, tok_end: np.ndarray) -> None:
-        recipes = self.recipes
-        per_line = np.array([len(r) for r in recipes], dtype=np.int64)[sid]
-        ev = np.concatenate(list(map(recipes.__getitem__, sid.tolist())))
-        if not len(ev):
+    def apply(self, sid: np.ndarray, line_tok: np.ndarray, tokens: _Tokens) -> None:
+        # Every line's recipe, one after another: ev[field] is a row over all the events.
+        per_line = np.array(self.recipe_sizes, dtype=np.int64)[sid]
+        ev = np.concatenate(list(map(self.recipes.__getitem__, sid.tolist())), axis=1)
+        n_events = ev.shape[1]
+        if not n_events:
             return
         line_event = np.cumsum(per_line) - per_line
-        for field, base in ((_TOKEN_FIELDS, np.repeat(line_tok, per_line)),
-                            (_EVENT_FIELDS, np.repeat(line_event, per_line))):
-            for f in field:
-                column = ev[:, f]
-                column += np.where(column >= 0, base, 0)
-        kind = ev[:, KIND]
-        n_events = len(ev)
+        for fields, base in ((_TOKEN_FIELDS, np.repeat(line_tok, per_line)),
+                             (_EVENT_FIELDS, np.repeat(line_event, per_line))):
+            for f in fields:
+                np.add(ev[f], base, out=ev[f], where=ev[f] >= 0)
+        kind = ev[KIND]
 
         # Calls: the function from its name; anything the recipe cannot know is declined.
-        calls = np.flatnonzero((kind == APPLY) & (ev[:, OP] < 0))
+        calls = np.flatnonzero((kind == APPLY) & (ev[OP] < 0))
         if len(calls):
-            codes = [_FUNCTION_CODE.get(tokens[t], -1) for t in ev[calls, TOK].tolist()]
-            codes = np.array(codes, dtype=np.int64)
+            codes = np.array([_FUNCTION_CODE.get(name, -1) for name in tokens.text(ev[TOK, calls])],
+                             dtype=np.int64)
             if (codes < 0).any() or not _CALLABLE[codes].all() or \
-                    (_ARITY_OF_CODE[codes] != ev[calls, NARGS]).any():
+                    (_ARITY_OF_CODE[codes] != ev[NARGS, calls]).any():
                 raise _Decline
-            ev[calls, OP] = codes
+            ev[OP, calls] = codes
 
         # Names: sorted by name, each read takes the newest binding before it.
-        named = np.flatnonzero((kind == READ) | (kind == BIND) | (kind == BIND_LITERAL) |
-                               (kind == READ_TARGET))
-        name_text = list(map(tokens.__getitem__, ev[named, TOK].tolist()))
-        name_id = np.fromiter(map(self.name_ids.__getitem__, name_text), dtype=np.int64,
-                              count=len(name_text))
-        if len(self.name_ids) > len(self.scope):
-            grown = np.full(2 * len(self.name_ids), -1, dtype=np.int64)
-            grown[:len(self.scope)] = self.scope
-            self.scope = grown
-        order = np.argsort(name_id, kind="stable")
-        s_id = name_id[order]
+        is_named = (kind == READ) | (kind == BIND) | (kind == BIND_LITERAL) | (kind == READ_TARGET)
+        named = np.flatnonzero(is_named)
+        keys = tokens.name_keys(ev[TOK, named], self.long_names)
+        order = np.argsort(keys, kind="stable")
+        s_key = keys[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = s_key[1:] != s_key[:-1]
+        names = s_key[first]   # each name once
+        if np.isin(names, _KEYWORD_KEYS).any():
+            raise _Decline  # def, return: the full parser's
         s_event = named[order]
         s_kind = kind[s_event]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = s_id[1:] != s_id[:-1]
-        carried = np.where(first, self.scope[s_id], -1)
+        carried = np.full(len(order), -1, dtype=np.int64)
+        carried[first] = self.scope.get(names)
         new_name = first & (carried < 0)
         reads = (s_kind == READ) | (s_kind == READ_TARGET)
         if (new_name & (s_kind == READ_TARGET)).any():
@@ -386,11 +563,10 @@ class _BulkParser:
         creates = (kind == CONST) | (kind == APPLY)
         creates[s_event[new_input]] = True
         literal_inputs = s_event[new_input & (s_kind == BIND_LITERAL)]
-        creates[ev[literal_inputs, A]] = False   # x = 2.0: an input with a default instead
+        creates[ev[A, literal_inputs]] = False   # x = 2.0: an input with a default instead
         is_literal_input = np.zeros(n_events, dtype=bool)
         is_literal_input[literal_inputs] = True
-        node = np.cumsum(creates) - 1 + self.nodes
-        value = np.where(creates, node, -1)
+        value = np.where(creates, np.cumsum(creates) - 1 + self.nodes, -1)
         known = first & (carried >= 0) & reads   # a name a chunk before this one made
         value[s_event[known]] = carried[known]
         # What each event's node is: its own, or another event's (a read takes its
@@ -398,10 +574,19 @@ class _BulkParser:
         target = np.arange(n_events)
         source = first | (s_kind == BIND) | (s_kind == BIND_LITERAL)
         latest = np.maximum.accumulate(np.where(source, np.arange(len(order)), 0))
+        targets = np.flatnonzero(s_kind == READ_TARGET)
+        sources = latest[targets]
+        made_here = new_input[sources]
+        if made_here.any():
+            # x += ... where x is an input the same line made: the full parser's graph
+            # numbers x before the operand's nodes, not in the order made.
+            line = np.repeat(np.arange(len(per_line)), per_line)
+            if (line[s_event[sources[made_here]]] == line[s_event[targets[made_here]]]).any():
+                raise _Decline
         follows = ~source
         target[s_event[follows]] = s_event[latest[follows]]
         bound = (kind == BIND) | ((kind == BIND_LITERAL) & ~is_literal_input)
-        target[bound] = ev[bound, A]
+        target[bound] = ev[A, bound]
         while True:
             further = target[target]
             if np.array_equal(further, target):
@@ -413,69 +598,58 @@ class _BulkParser:
         made = np.flatnonzero(creates)
         m_kind = kind[made]
         is_op = m_kind == APPLY
-        codes = np.where(is_op, ev[made, OP], np.where(m_kind == CONST, CONST_CODE, INPUT_CODE))
-        a = ev[made, A]
-        b = ev[made, B]
-        first_operand = np.where(is_op, value[a], -1)
-        second_operand = np.where(is_op & (b >= 0), value[b], -1)
-        span_tok = np.where(m_kind == BIND_LITERAL, ev[made, TOK], ev[made, START])
-        span_end = np.where(m_kind == BIND_LITERAL, ev[made, TOK], ev[made, END])
+        is_input = (m_kind == READ) | (m_kind == BIND_LITERAL)
+        codes = np.where(is_op, ev[OP, made], np.where(is_input, INPUT_CODE, CONST_CODE))
+        b = ev[B, made]
         self.parts["codes"].append(codes)
-        self.parts["first"].append(first_operand)
-        self.parts["second"].append(second_operand)
-        self.parts["starts"].append(tok_start[span_tok])
-        self.parts["ends"].append(tok_end[span_end])
-
-        inputs = made[(m_kind == READ) | (m_kind == BIND_LITERAL)]
-        self.names.update(zip(value[inputs].tolist(),
-                              map(tokens.__getitem__, ev[inputs, TOK].tolist())))
+        self.parts["first"].append(np.where(is_op, value[ev[A, made]], -1))
+        self.parts["second"].append(np.where(is_op & (b >= 0), value[b], -1))
+        literal = m_kind == BIND_LITERAL   # the input's span is its name
+        self.parts["starts"].append(tokens.start[np.where(literal, ev[TOK, made], ev[START, made])])
+        self.parts["ends"].append(tokens.end[np.where(literal, ev[TOK, made], ev[END, made])])
+        inputs = made[is_input]
+        self.names.update(zip(value[inputs].tolist(), tokens.text(ev[TOK, inputs])))
         consts = np.flatnonzero(kind == CONST)   # orphans too: a literal input's default
-        numbers = np.fromiter(map(float, map(tokens.__getitem__, ev[consts, TOK].tolist())),
-                              dtype=np.float64, count=len(consts))
-        numbers *= ev[consts, SIGN]
+        try:
+            numbers = np.fromiter(map(float, tokens.text(ev[TOK, consts])), dtype=np.float64,
+                                  count=len(consts))
+        except ValueError:  # 1.2.3, 2x, 1_: the lexer's error
+            raise _Decline from None
         number = np.zeros(n_events)
-        number[consts] = numbers
+        number[consts] = numbers * ev[SIGN, consts]
         kept = consts[creates[consts]]
         self.values.update(zip(value[kept].tolist(), number[kept].tolist()))
         self.values.update(zip(value[literal_inputs].tolist(),
-                               map(freeze_value, number[ev[literal_inputs, A]].tolist())))
+                               map(freeze_value, number[ev[A, literal_inputs]].tolist())))
         with_params = made[is_op & np.isin(codes, list(_PARAMS_OF_CODE))]
-        for event, code in zip(value[with_params].tolist(), ev[with_params, OP].tolist()):
-            self.params[event] = _PARAMS_OF_CODE[code]
+        for node, code in zip(value[with_params].tolist(), ev[OP, with_params].tolist()):
+            self.params[node] = _PARAMS_OF_CODE[code]
 
         # The statements, and each name's newest node for the chunks after this one.
         binds = np.flatnonzero((kind == BIND) | (kind == BIND_LITERAL))
-        self.parts["bind_names"].append(list(map(tokens.__getitem__, ev[binds, TOK].tolist())))
+        self.parts["bind_names"].append(tokens.text(ev[TOK, binds]))
         self.parts["bind_nodes"].append(value[binds])
-        self.parts["bind_starts"].append(tok_start[ev[binds, TOK]])
-        self.parts["bind_ends"].append(tok_end[ev[binds, END]])
+        self.parts["bind_starts"].append(tokens.start[ev[TOK, binds]])
+        self.parts["bind_ends"].append(tokens.end[ev[END, binds]])
         last = np.ones(len(order), dtype=bool)
-        last[:-1] = s_id[1:] != s_id[:-1]
-        self.scope[s_id[last]] = value[s_event[last]]
+        last[:-1] = first[1:]
+        self.scope.put(names, value[s_event[last]])
         self.nodes += len(made)
 
 
-def _lines(kinds: str) -> tuple[list[str], np.ndarray]:
-    """The shapes of the lines of a chunk and the index of each line's first token. A
-    line whose brackets stay open goes on to the next (``n`` marks the line break)."""
-    lines = kinds.split("\n")
-    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
-    starts = np.cumsum(lengths) - lengths
-    if "(" not in kinds:
-        return lines, starts
-    open_after = [line.count("(") - line.count(")") for line in lines]
-    if not any(open_after):
-        return lines, starts
+def _join_open_lines(lines: list[str], starts: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """A line whose brackets stay open goes on to the next (``n`` marks the line break,
+    a token the lexer drops inside brackets)."""
     merged: list[str] = []
     merged_starts: list[int] = []
     depth = 0
-    for line, start, change in zip(lines, starts.tolist(), open_after):
+    for line, start in zip(lines, starts.tolist()):
         if depth > 0:
             merged[-1] += "n" + line
         else:
             merged.append(line)
             merged_starts.append(start)
-        depth += change
+        depth += line.count("(") - line.count(")")
     return merged, np.array(merged_starts, dtype=np.int64)
 
 

@@ -519,6 +519,19 @@ class Graph:
     def depends_on_input(self) -> tuple[bool, ...]:
         """Whether each node depends on some input (constants and their results do not)."""
         nodes = self.nodes
+        if not nodes.more:
+            # The nodes that do not are the constants and the operations on them only,
+            # found a level of such operations per pass over all the nodes (NumPy); a
+            # program rarely computes from constants alone more than a level or two deep.
+            codes = nodes.numpy("codes")
+            first, second = nodes.numpy("first"), nodes.numpy("second")
+            is_op = codes > CONST_CODE
+            constant = codes == CONST_CODE
+            for _ in range(8):
+                now = constant | (is_op & constant[first] & ((second < 0) | constant[second]))
+                if np.array_equal(now, constant):
+                    return tuple((~constant).tolist())
+                constant = now
         more = nodes.more
         flags = bytearray(len(nodes))
         i = 0

@@ -10,6 +10,7 @@ continuations, brackets across lines), with mutations that make most of them inv
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,10 +75,14 @@ TAKEN = [
     "y = f0 * x   # a comment, (with a bracket\n# only a comment\n\n  z = y - 1  \t",
     "y = x + \\\n    1\nz = tanh(\n    y\n)",
     "c = x\nc += 1\nc -= c\nc *= 2\nc /= y",
+    "b = 1\nb += 0+b\ny = z\nz *= y",
     "y = x\nz = y\nw = z\nx = w*2\nv = x + y + z + w",
     "y = (((x)))\nz = ((x + y) * (y - x))",
     "y = x\r\nz = y*y\r\n",
     "y = x,, z = 2;;\n;",
+    "y = 1_000*x + 0_7 - 1e1_0",
+    "abcdefgh = 1.0\nabcdefghi = abcdefgh*2\nabcdefghij = abcdefghi + abcdefgh\n"
+    "long_name_one = abcdefghij*long_name_two + abcdefgi\nabcdefgh = long_name_one",
     "y = exp(log(sigmoid(tanh(x)))) + abs(sin(cos(x))) - sqrt(softplus(x))",
 ]
 
@@ -95,10 +100,10 @@ def test_an_output_by_name() -> None:
 
 DECLINED = [
     "y = 2x", "y = x[0]", "y = [1, 2]*x", "y = sum(x, axis=0)", "y = leaky_relu(x)",
-    "y = reshape(x, [2, 3])", "c += 1", "y = x == 2", "y = x ^ 2", "y = 'x'", "x*y",
+    "y = reshape(x, [2, 3])", "c += 1", "b += 0+b", "y = x == 2", "y = x ^ 2", "y = 'x'", "x*y",
     "y = x\nx*y", "", "# nothing", "y = ", "y = x +", "y = (x", "y = x)", "y = f(x)",
     "y = relu()", "y = relu(x, x)", "y = maximum(x)", "def = 2", "y = return*2",
-    "def f(x):\n    return 2*x\ny = f(u)", "y = x.y", "y = 1.2.3", "y = 1_000*x",
+    "def f(x):\n    return 2*x\ny = f(u)", "y = x.y", "y = 1.2.3", "y = 1__000*x", "y = 1_*x",
     "ŷ = x", "y = x # ŷ\nz = ŷ", "y = x; z = ", "y = (x, x)",
     "y = x = 2", "y = x *= 2", "y = 2 x", "y = x \\ 2", "y = x;\n)",
     "y = max(x, 0)", "y = x**=2", "y = x +\n 2",
@@ -108,6 +113,21 @@ DECLINED = [
 @pytest.mark.parametrize("source", DECLINED)
 def test_anything_else_goes_to_the_full_parser(source: str) -> None:
     assert not check(source)
+
+
+def test_the_name_table_is_a_mapping() -> None:
+    """The NumPy hash table of names against a dict, through growth and probing."""
+    rng = np.random.default_rng(0)
+    table = fastparse._NameTable(bits=4)
+    reference: dict[int, int] = {}
+    for round_ in range(60):
+        keys = np.unique(rng.integers(1, 5000, size=rng.integers(1, 200)).astype(np.uint64))
+        nodes = rng.integers(0, 10**6, size=len(keys))
+        table.put(keys, nodes)
+        reference.update(zip(keys.tolist(), nodes.tolist()))
+        probe = rng.integers(1, 6000, size=300).astype(np.uint64)
+        assert table.get(probe).tolist() == [reference.get(k, -1) for k in probe.tolist()]
+    assert table.size == len(reference)
 
 
 def test_statements_spanning_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +140,8 @@ def test_statements_spanning_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- generated programs -----------------------------------------------------------------
 
-NAMES = ["x", "y", "z", "a", "b", "W", "v1", "_t", "e", "sum", "relu", "xx", "def"]
+NAMES = ["x", "y", "z", "a", "b", "W", "v1", "_t", "e", "sum", "relu", "xx", "weights_1",
+         "weights_2", "weights", "def"]
 NUMBERS = ["0", "2", "0.5", "1e-3", "1E+2", ".5", "3.", "007", "1_0", "2x", "1e", "10"]
 FUNCS = sorted(FUNCTIONS) + ["foo"]
 SPACE = st.sampled_from(["", "", "", " ", "  ", "\t", " \\\n ", "\n "])
