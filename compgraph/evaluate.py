@@ -330,12 +330,13 @@ def _per_code(op_table: Mapping[str, Any], fill: Any) -> list[Any]:
     return [fill if op is None else op_table[op] for op in OP_OF_CODE]
 
 
-_FORWARD_OF_CODE = _per_code({name: op.forward for name, op in OPS.items()}, None)
-_FLOAT_FORWARD_OF_CODE = _per_code({name: FLOAT_FORWARDS.get(name, op.forward)
-                                    for name, op in OPS.items()}, None)
-_CHECK_OF_CODE = bytes(_per_code({name: _SAME_SHAPES if op.cost and op.arity == 2 else
-                                  _BROADCASTS if op.broadcasts and op.arity == 2 else 0
-                                  for name, op in OPS.items()}, 0))
+_FORWARD_OF_CODE = np.array(_per_code({name: op.forward for name, op in OPS.items()}, None),
+                            dtype=object)
+_FLOAT_FORWARD_OF_CODE = np.array(_per_code({name: FLOAT_FORWARDS.get(name, op.forward)
+                                             for name, op in OPS.items()}, None), dtype=object)
+_CHECK_OF_CODE = np.array(_per_code({name: _SAME_SHAPES if op.cost and op.arity == 2 else
+                                     _BROADCASTS if op.broadcasts and op.arity == 2 else 0
+                                     for name, op in OPS.items()}, 0), dtype=np.uint8)
 
 
 def _compile_forward(graph: Graph) -> ForwardPlan:
@@ -343,18 +344,16 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     # on every run, and a Node object per node would cost more than the evaluation.
     nodes = graph.nodes
     codes = nodes.numpy("codes")
-    template: list[Value] = [None] * len(nodes)
-    consts_are_floats = True
-    for i, value in nodes.values.items():
-        if codes[i] == CONST_CODE:
-            template[i] = value
-            consts_are_floats = consts_are_floats and type(value) is float
+    # Every value the graph holds in place: the constants, and the inputs' defaults,
+    # which evaluation replaces with the inputs' values.
+    template = nodes.value_list()
+    consts_are_floats = set(map(type, nodes.values.values())) <= {float}
     inputs = tuple(zip(graph.inputs, graph.input_names))
     op_ids = np.flatnonzero(codes > CONST_CODE)
-    op_codes = codes[op_ids].tolist()
-    forwards = list(map(_FORWARD_OF_CODE.__getitem__, op_codes))
-    float_forwards = list(map(_FLOAT_FORWARD_OF_CODE.__getitem__, op_codes))
-    checks = bytes(map(_CHECK_OF_CODE.__getitem__, op_codes))
+    op_codes = codes[op_ids]
+    forwards = _FORWARD_OF_CODE[op_codes].tolist()
+    float_forwards = _FLOAT_FORWARD_OF_CODE[op_codes].tolist()
+    checks = _CHECK_OF_CODE[op_codes].tobytes()
     second = nodes.numpy("second")[op_ids]
     if nodes.more:
         second = second.copy()

@@ -34,6 +34,7 @@ from itertools import count
 from typing import Any, Mapping
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .graph import (CONST_CODE, INPUT_CODE, OP_CODE, Bindings, Graph, Nodes, freeze_value,
                     int_column)
@@ -55,7 +56,8 @@ _AUGMENTED_KIND = np.zeros(128, dtype=np.uint8)
 for _c, _kind in zip("+-*/", "asmd"):
     _AUGMENTED_KIND[ord(_c)] = ord(_kind)
 _SP, _NL, _DOT, _NAME, _NUM = (ord(c) for c in " \n.N0")
-_EIGHT = np.arange(8)
+_EIGHT_ZEROS = np.zeros(8, dtype=np.uint8)
+_FIRST_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # k low bytes
 
 
 class _Tokens:
@@ -148,10 +150,11 @@ class _Tokens:
         ``long_names``."""
         start = self.start[tokens] - self.begin
         length = self.end[tokens] - self.begin - start
-        at = np.minimum(start[:, None] + _EIGHT, len(self.chars) - 1)
-        packed = self.chars[at].astype(np.uint8)
-        packed[_EIGHT >= length[:, None]] = 0
-        keys = packed.view(np.uint64).ravel()
+        # The 8 characters from each name's start, as one little-endian integer, cut to
+        # the name's length.
+        padded = np.concatenate((self.chars.astype(np.uint8, copy=False), _EIGHT_ZEROS))
+        keys = sliding_window_view(padded, 8)[start].view("<u8").ravel()
+        keys &= _FIRST_BYTES[np.minimum(length, 8)]
         long = np.flatnonzero(length > 8)
         if len(long):
             ids = np.fromiter(map(long_names.__getitem__, self.text(tokens[long])),
@@ -175,6 +178,8 @@ class _Tokens:
 READ, CONST, APPLY, BIND, BIND_LITERAL, READ_TARGET = range(6)
 KIND, TOK, OP, A, B, START, END, SIGN, NARGS = range(9)
 _FIELDS = 9
+_NAMED = np.zeros(6, dtype=bool)   # the events that read or bind a name
+_NAMED[[READ, BIND, BIND_LITERAL, READ_TARGET]] = True
 _TOKEN_FIELDS = (TOK, START, END)
 _EVENT_FIELDS = (A, B)
 
@@ -414,14 +419,12 @@ class _NameTable:
             self.put(old_keys, old_nodes)
         slot = self.slots(keys)
         new = np.flatnonzero(self.keys[slot] == 0)
+        self.size += len(new)
         while len(new):
-            # New keys may want one empty slot: the first of each takes it, the others
-            # probe again past it.
-            _, first = np.unique(slot[new], return_index=True)
-            placed = new[first]
-            self.keys[slot[placed]] = keys[placed]
-            self.size += len(placed)
-            new = np.setdiff1d(new, placed, assume_unique=True)
+            # New keys may want one empty slot: one of them takes it, the others probe
+            # again past it.
+            self.keys[slot[new]] = keys[new]
+            new = new[self.keys[slot[new]] != keys[new]]
             if len(new):
                 slot[new] = self.slots(keys[new])
         self.nodes[slot] = nodes
@@ -443,6 +446,8 @@ class _BulkParser:
         self.shape_ids: defaultdict[str, int] = defaultdict(count().__next__)
         self.recipes: list[np.ndarray] = []   # per shape id: its events, a row per field
         self.recipe_sizes: list[int] = []
+        self.all_recipes = np.zeros((_FIELDS, 0), dtype=np.int64)   # every recipe, one after another
+        self.recipe_at = np.zeros(0, dtype=np.int64)
         self.open_shapes: list[int] = []  # shapes whose brackets stay open at the line's end
         self.declined_shapes: list[int] = []  # shapes without a recipe (open ones too)
         self.long_names: defaultdict[str, int] = defaultdict(count().__next__)
@@ -517,12 +522,17 @@ class _BulkParser:
 
     def apply(self, sid: np.ndarray, line_tok: np.ndarray, tokens: _Tokens) -> None:
         # Every line's recipe, one after another: ev[field] is a row over all the events.
+        if self.all_recipes.shape[1] != sum(self.recipe_sizes):
+            self.all_recipes = np.concatenate([r for r in self.recipes if r is not None], axis=1)
+            sizes = np.array(self.recipe_sizes, dtype=np.int64)
+            self.recipe_at = np.cumsum(sizes) - sizes   # where each recipe starts in all_recipes
         per_line = np.array(self.recipe_sizes, dtype=np.int64)[sid]
-        ev = np.concatenate(list(map(self.recipes.__getitem__, sid.tolist())), axis=1)
-        n_events = ev.shape[1]
+        line_event = np.cumsum(per_line) - per_line
+        n_events = int(line_event[-1] + per_line[-1])
         if not n_events:
             return
-        line_event = np.cumsum(per_line) - per_line
+        ev = self.all_recipes[:, np.arange(n_events) + np.repeat(self.recipe_at[sid] - line_event,
+                                                                  per_line)]
         for fields, base in ((_TOKEN_FIELDS, np.repeat(line_tok, per_line)),
                              (_EVENT_FIELDS, np.repeat(line_event, per_line))):
             for f in fields:
@@ -540,8 +550,7 @@ class _BulkParser:
             ev[OP, calls] = codes
 
         # Names: sorted by name, each read takes the newest binding before it.
-        is_named = (kind == READ) | (kind == BIND) | (kind == BIND_LITERAL) | (kind == READ_TARGET)
-        named = np.flatnonzero(is_named)
+        named = np.flatnonzero(_NAMED[kind])
         keys = tokens.name_keys(ev[TOK, named], self.long_names)
         order = np.argsort(keys, kind="stable")
         s_key = keys[order]

@@ -256,6 +256,13 @@ class Nodes(Sequence):
     def more(self) -> Mapping[int, tuple[int, ...]]:
         return MappingProxyType(self._more)
 
+    def value_list(self) -> list[Value]:
+        """Each node's value (a constant's, an input's default) or ``None``, as a list."""
+        out: list[Value] = [None] * len(self.codes)
+        for i, value in self._values.items():
+            out[i] = value
+        return out
+
     def numpy(self, column: str) -> np.ndarray:
         """A column as a read-only NumPy array: ``codes`` (uint8) or an int32 column."""
         if column == "codes":
