@@ -77,6 +77,7 @@ class _Tokens:
                                             dtype=np.uint32), 127)
         cls = _CLASS[chars]
         self.chars = chars
+        self.windows: np.ndarray | None = None   # 8 characters from each position
         if "#" in text:  # a comment runs from # to the end of its line
             hashes = np.cumsum(cls == ord("#"))
             before_line = np.maximum.accumulate(np.where(cls == _NL, hashes, 0))
@@ -148,19 +149,42 @@ class _Tokens:
         the name's characters packed into 64 bits when it has at most 8 (names are ASCII
         and have no NUL, so no key is 0 or has the top bit), else 2**63 + its id in
         ``long_names``."""
-        start = self.start[tokens] - self.begin
-        length = self.end[tokens] - self.begin - start
-        # The 8 characters from each name's start, as one little-endian integer, cut to
-        # the name's length.
-        padded = np.concatenate((self.chars.astype(np.uint8, copy=False), _EIGHT_ZEROS))
-        keys = sliding_window_view(padded, 8)[start].view("<u8").ravel()
-        keys &= _FIRST_BYTES[np.minimum(length, 8)]
-        long = np.flatnonzero(length > 8)
+        keys, long = self.packed(tokens)
         if len(long):
             ids = np.fromiter(map(long_names.__getitem__, self.text(tokens[long])),
                               dtype=np.uint64, count=len(long))
             keys[long] = ids | np.uint64(1 << 63)
         return keys
+
+    def packed(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The characters of each of ``tokens`` (names or numbers: ASCII, no NUL) packed
+        into one little-endian 64-bit integer (0 for no token), and the indices of the
+        tokens longer than 8 characters, whose packing holds only their first 8."""
+        start = self.start[tokens] - self.begin
+        length = self.end[tokens] - self.begin - start
+        if self.windows is None:
+            padded = np.concatenate((self.chars.astype(np.uint8, copy=False), _EIGHT_ZEROS))
+            self.windows = sliding_window_view(padded, 8)
+        keys = self.windows[start].view("<u8").ravel()
+        keys &= _FIRST_BYTES[np.minimum(length, 8)]
+        return keys, np.flatnonzero(length > 8)
+
+    def numbers(self, tokens: np.ndarray) -> np.ndarray:
+        """The value of each of ``tokens`` (numbers); :class:`_Decline` for one that is not
+        a number as the lexer reads them (``1.2.3``, ``2x``, ``1_``). Each distinct number
+        is converted once."""
+        keys, long = self.packed(tokens)
+        keys[long] = 0   # a long number's first 8 characters may be a short number's
+        distinct, first, where = np.unique(keys, return_index=True, return_inverse=True)
+        try:
+            values = np.fromiter(map(float, self.text(tokens[first])), dtype=np.float64,
+                                 count=len(first))[where.ravel()]
+            if len(long):
+                values[long] = np.fromiter(map(float, self.text(tokens[long])),
+                                           dtype=np.float64, count=len(long))
+        except ValueError:
+            raise _Decline from None
+        return values
 
     def text(self, tokens: np.ndarray) -> list[str]:
         """The text of each of ``tokens`` (indices)."""
@@ -200,6 +224,10 @@ def _default_params(op: str) -> tuple | None:
 # Per function name: its code, and for a call with all its operands and nothing else, the
 # parameters the full parser stores (None: such a call needs more, the full parser says so).
 _FUNCTION_CODE = {name: OP_CODE[op.name] for name, op in FUNCTIONS.items()}
+_SHORT_FUNCTIONS = sorted((int.from_bytes(name.encode(), "little"), code)
+                          for name, code in _FUNCTION_CODE.items() if len(name) <= 8)
+_FUNCTION_KEYS = np.array([key for key, _ in _SHORT_FUNCTIONS], dtype=np.uint64)
+_FUNCTION_KEY_CODES = np.array([code for _, code in _SHORT_FUNCTIONS], dtype=np.int64)
 _ARITY_OF_CODE = np.zeros(256, dtype=np.int64)
 _PARAMS_OF_CODE: dict[int, tuple] = {}
 _CALLABLE = np.zeros(256, dtype=bool)
@@ -465,18 +493,20 @@ class _BulkParser:
             end = _chunk_end(source, begin)
             self.chunk(begin, end)
             begin = end
-        bind_names = [name for part in self.parts["bind_names"] for name in part]
-        if not bind_names:
-            raise _Decline  # an empty program: the full parser says so
         column = self.column
+        bind_nodes = column("bind_nodes")
+        if not len(bind_nodes):
+            raise _Decline  # an empty program: the full parser says so
         nodes = Nodes(column("codes", np.uint8).tobytes(), int_column(column("first")),
                       int_column(column("second")), int_column(column("starts")),
                       int_column(column("ends")), self.names, self.values, self.params)
-        bind_nodes = column("bind_nodes")
-        bindings = Bindings(tuple(bind_names), int_column(bind_nodes),
-                            int_column(column("bind_starts")), int_column(column("bind_ends")))
+        bind_starts = column("bind_starts")
+        name_ends = column("bind_name_ends")
+        bindings = Bindings(None, int_column(bind_nodes), int_column(bind_starts),
+                            int_column(column("bind_ends")), (source, int_column(name_ends)))
         if output is None:
-            return Graph(nodes, bindings, int(bind_nodes[-1]), bind_names[-1], source)
+            return Graph(nodes, bindings, int(bind_nodes[-1]),
+                         source[bind_starts[-1]:name_ends[-1]], source)
         key = pack_name(output)
         if key is None:
             key = self.long_names.get(output, -1) | 1 << 63
@@ -542,8 +572,10 @@ class _BulkParser:
         # Calls: the function from its name; anything the recipe cannot know is declined.
         calls = np.flatnonzero((kind == APPLY) & (ev[OP] < 0))
         if len(calls):
-            codes = np.array([_FUNCTION_CODE.get(name, -1) for name in tokens.text(ev[TOK, calls])],
-                             dtype=np.int64)
+            keys, long = tokens.packed(ev[TOK, calls])
+            at = np.minimum(np.searchsorted(_FUNCTION_KEYS, keys), len(_FUNCTION_KEYS) - 1)
+            codes = np.where(_FUNCTION_KEYS[at] == keys, _FUNCTION_KEY_CODES[at], -1)
+            codes[long] = [_FUNCTION_CODE.get(name, -1) for name in tokens.text(ev[TOK, calls[long]])]
             if (codes < 0).any() or not _CALLABLE[codes].all() or \
                     (_ARITY_OF_CODE[codes] != ev[NARGS, calls]).any():
                 raise _Decline
@@ -619,13 +651,8 @@ class _BulkParser:
         inputs = made[is_input]
         self.names.update(zip(value[inputs].tolist(), tokens.text(ev[TOK, inputs])))
         consts = np.flatnonzero(kind == CONST)   # orphans too: a literal input's default
-        try:
-            numbers = np.fromiter(map(float, tokens.text(ev[TOK, consts])), dtype=np.float64,
-                                  count=len(consts))
-        except ValueError:  # 1.2.3, 2x, 1_: the lexer's error
-            raise _Decline from None
         number = np.zeros(n_events)
-        number[consts] = numbers * ev[SIGN, consts]
+        number[consts] = tokens.numbers(ev[TOK, consts]) * ev[SIGN, consts]
         kept = consts[creates[consts]]
         self.values.update(zip(value[kept].tolist(), number[kept].tolist()))
         self.values.update(zip(value[literal_inputs].tolist(),
@@ -636,7 +663,7 @@ class _BulkParser:
 
         # The statements, and each name's newest node for the chunks after this one.
         binds = np.flatnonzero((kind == BIND) | (kind == BIND_LITERAL))
-        self.parts["bind_names"].append(tokens.text(ev[TOK, binds]))
+        self.parts["bind_name_ends"].append(tokens.end[ev[TOK, binds]])
         self.parts["bind_nodes"].append(value[binds])
         self.parts["bind_starts"].append(tokens.start[ev[TOK, binds]])
         self.parts["bind_ends"].append(tokens.end[ev[END, binds]])

@@ -364,18 +364,35 @@ class Nodes(Sequence):
 class Bindings(Sequence):
     """A graph's statements by column (``names``, and ``nodes``, ``starts``, ``ends`` as
     read-only integer columns, -1 for no span); ``bindings[k]`` makes the k-th
-    :class:`Binding`. Equality is that of the bindings: spans do not take part."""
+    :class:`Binding`. Equality is that of the bindings: spans do not take part.
 
-    __slots__ = ("names", "nodes", "starts", "ends")
+    Instead of ``names``, a parser may give ``name_text = (source, name_ends)``: each name
+    is then the program text from its statement's start to its ``name_ends`` entry, read
+    the first time the names are asked for (parsing a long program makes no string per
+    statement for a name nobody looks up)."""
 
-    def __init__(self, names: tuple[str, ...], nodes: memoryview, starts: memoryview,
-                 ends: memoryview) -> None:
-        if not (len(names) == len(nodes) == len(starts) == len(ends)):
+    __slots__ = ("_names", "_name_text", "nodes", "starts", "ends")
+
+    def __init__(self, names: tuple[str, ...] | None, nodes: memoryview, starts: memoryview,
+                 ends: memoryview, name_text: tuple[str, memoryview] | None = None) -> None:
+        count = len(names) if names is not None else len(name_text[1])  # type: ignore[index]
+        if not (count == len(nodes) == len(starts) == len(ends)):
             raise ValueError("the columns of a graph's bindings must have one length")
-        self.names = tuple(names)
+        self._names = None if names is None else tuple(names)
+        self._name_text = name_text if names is None else None
         self.nodes = nodes
         self.starts = starts
         self.ends = ends
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        names = self._names
+        if names is None:
+            source, name_ends = self._name_text  # type: ignore[misc]
+            names = self._names = tuple(map(source.__getitem__,
+                                            map(slice, self.starts, name_ends)))
+            self._name_text = None
+        return names
 
     @classmethod
     def of(cls, bindings: Iterable[Binding]) -> "Bindings":
@@ -385,7 +402,7 @@ class Bindings(Sequence):
                    int_column(b.span[1] if b.span else -1 for b in bindings))
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.nodes)
 
     def _binding(self, k: int) -> Binding:
         start = self.starts[k]

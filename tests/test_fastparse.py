@@ -81,6 +81,8 @@ TAKEN = [
     "y = x\r\nz = y*y\r\n",
     "y = x,, z = 2;;\n;",
     "y = 1_000*x + 0_7 - 1e1_0",
+    "y = 0.1234567*x + 0.123456*x - 0.123456789 + 0.12345678 - 0.1234567890 + 12345678",
+    "y = softplus(x) + log_softmax(x) + logsumexp(x) + cross_entropy(x, y) + gelu_tanh(x)",
     "abcdefgh = 1.0\nabcdefghi = abcdefgh*2\nabcdefghij = abcdefghi + abcdefgh\n"
     "long_name_one = abcdefghij*long_name_two + abcdefgi\nabcdefgh = long_name_one",
     "y = exp(log(sigmoid(tanh(x)))) + abs(sin(cos(x))) - sqrt(softplus(x))",
@@ -106,7 +108,7 @@ DECLINED = [
     "def f(x):\n    return 2*x\ny = f(u)", "y = x.y", "y = 1.2.3", "y = 1__000*x", "y = 1_*x",
     "ŷ = x", "y = x # ŷ\nz = ŷ", "y = x; z = ", "y = (x, x)",
     "y = x = 2", "y = x *= 2", "y = 2 x", "y = x \\ 2", "y = x;\n)",
-    "y = max(x, 0)", "y = x**=2", "y = x +\n 2",
+    "y = max(x, 0)", "y = x**=2", "y = x +\n 2", "y = softplus2(x)", "y = softplu(x)",
 ]
 
 
