@@ -552,7 +552,7 @@ class _BulkParser:
 
     def apply(self, sid: np.ndarray, line_tok: np.ndarray, tokens: _Tokens) -> None:
         # Every line's recipe, one after another: ev[field] is a row over all the events.
-        if self.all_recipes.shape[1] != sum(self.recipe_sizes):
+        if len(self.recipe_at) != len(self.recipes):   # shapes new in this chunk
             self.all_recipes = np.concatenate([r for r in self.recipes if r is not None], axis=1)
             sizes = np.array(self.recipe_sizes, dtype=np.int64)
             self.recipe_at = np.cumsum(sizes) - sizes   # where each recipe starts in all_recipes

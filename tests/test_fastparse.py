@@ -21,7 +21,7 @@ from compgraph.fastparse import parse_common
 from compgraph.ops import FUNCTIONS
 from compgraph.parser import parse_full
 
-SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -134,7 +134,7 @@ def test_the_name_table_is_a_mapping() -> None:
 
 def test_statements_spanning_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = [f"v{k} = 0.5*(v{k - 1} + x) - relu(v{max(0, k - 7)})" for k in range(1, 400)]
-    source = "v0 = -x\n" + "\n".join(lines) + "\nx = 2.0\nw = x*v399"
+    source = "v0 = -x\n" + "\n".join(lines) + "\n\n;\n# shapes new in a later chunk\nx = 2.0\nw = x*v399"
     monkeypatch.setattr(fastparse, "CHUNK", 97)
     assert check(source)
     assert check(source, "v17")
@@ -223,6 +223,18 @@ def test_generated_common_programs(source: str) -> None:
 
 
 @SETTINGS
+@given(programs(COMMON))
+def test_generated_programs_a_line_per_chunk(source: str) -> None:
+    """Names bound in one chunk and read in later ones, and shapes new in later chunks."""
+    chunk = fastparse.CHUNK
+    fastparse.CHUNK = 8
+    try:
+        check(source)
+    finally:
+        fastparse.CHUNK = chunk
+
+
+@SETTINGS
 @given(programs(COMMON), st.sampled_from(["x", "y", "a", "W", "sum"]))
 def test_generated_programs_with_an_output(source: str, output: str) -> None:
     check(source, output)
@@ -232,7 +244,7 @@ def test_the_generators_reach_both_paths() -> None:
     """The generated programs exercise the fast path, not only the full parser."""
     taken: dict[str, list[bool]] = {"common": [], "any": []}
 
-    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=120, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(programs(COMMON), programs(ANY))
     def run(common: str, anything: str) -> None:
