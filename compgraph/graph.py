@@ -38,6 +38,7 @@ an equal graph however it was written down.
 from __future__ import annotations
 
 from array import array
+from operator import index
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -165,10 +166,39 @@ def int_column(values: Iterable[int] | np.ndarray | array) -> memoryview:
 
 
 _new_node = object.__new__
-_NO_ENTRIES: Mapping[int, Any] = MappingProxyType({})
 
 
-class Nodes(Sequence):
+class _Rows(Sequence):
+    """A sequence whose items are made from columns when asked for (``_item``)."""
+
+    __slots__ = ()
+    _what = "item"
+
+    def _item(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, i: Any) -> Any:
+        n = len(self)
+        if isinstance(i, slice):
+            return tuple(map(self._item, range(*i.indices(n))))
+        i = index(i)   # a NumPy integer too; anything else is a TypeError
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"{self._what} {i} is not in this graph of {n} {self._what}s")
+        return self._item(i)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._item, range(len(self)))
+
+    def __reversed__(self) -> Iterator[Any]:
+        return map(self._item, range(len(self) - 1, -1, -1))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class Nodes(_Rows):
     """A graph's nodes, stored by column; ``nodes[i]`` makes node ``i``'s :class:`Node`.
 
     The columns are read-only: ``codes`` (one byte per node: :data:`INPUT_CODE`,
@@ -188,6 +218,7 @@ class Nodes(Sequence):
 
     __slots__ = ("codes", "first", "second", "starts", "ends", "_names", "_values", "_params",
                  "_more", "_hash")
+    _what = "node"
 
     def __init__(self, codes: bytes, first: memoryview, second: memoryview,
                  starts: memoryview, ends: memoryview, names: dict[int, str] | None = None,
@@ -286,7 +317,7 @@ class Nodes(Sequence):
     def __len__(self) -> int:
         return len(self.codes)
 
-    def _node(self, i: int) -> Node:
+    def _item(self, i: int) -> Node:
         # Node's own __init__ costs a frozen-dataclass setattr per field: the same fields,
         # filled directly, in field order so that the instances share their keys.
         code = self.codes[i]
@@ -302,25 +333,6 @@ class Nodes(Sequence):
         fields["span"] = None if start < 0 else (start, self.ends[i])
         fields["params"] = self._params.get(i, ())
         return node
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return tuple(map(self._node, range(*i.indices(len(self.codes)))))
-        i = i.__index__()
-        if i < 0:
-            i += len(self.codes)
-        if not 0 <= i < len(self.codes):
-            raise IndexError(f"node {i} is not in this graph of {len(self.codes)} nodes")
-        return self._node(i)
-
-    def __iter__(self) -> Iterator[Node]:
-        return map(self._node, range(len(self.codes)))
-
-    def __reversed__(self) -> Iterator[Node]:
-        return map(self._node, range(len(self.codes) - 1, -1, -1))
-
-    def __repr__(self) -> str:
-        return f"Nodes({list(self)!r})"
 
     # --- equality: the nodes', spans aside ----------------------------------------------
 
@@ -361,7 +373,7 @@ class Nodes(Sequence):
                      names, values, params, more)
 
 
-class Bindings(Sequence):
+class Bindings(_Rows):
     """A graph's statements by column (``names``, and ``nodes``, ``starts``, ``ends`` as
     read-only integer columns, -1 for no span); ``bindings[k]`` makes the k-th
     :class:`Binding`. Equality is that of the bindings: spans do not take part.
@@ -372,6 +384,7 @@ class Bindings(Sequence):
     statement for a name nobody looks up)."""
 
     __slots__ = ("_names", "_name_text", "nodes", "starts", "ends")
+    _what = "binding"
 
     def __init__(self, names: tuple[str, ...] | None, nodes: memoryview, starts: memoryview,
                  ends: memoryview, name_text: tuple[str, memoryview] | None = None) -> None:
@@ -404,25 +417,9 @@ class Bindings(Sequence):
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def _binding(self, k: int) -> Binding:
+    def _item(self, k: int) -> Binding:
         start = self.starts[k]
         return Binding(self.names[k], self.nodes[k], None if start < 0 else (start, self.ends[k]))
-
-    def __getitem__(self, k: Any) -> Any:
-        if isinstance(k, slice):
-            return tuple(map(self._binding, range(*k.indices(len(self.names)))))
-        k = k.__index__()
-        if k < 0:
-            k += len(self.names)
-        if not 0 <= k < len(self.names):
-            raise IndexError(f"binding {k} is not in this graph of {len(self.names)} statements")
-        return self._binding(k)
-
-    def __iter__(self) -> Iterator[Binding]:
-        return map(self._binding, range(len(self.names)))
-
-    def __repr__(self) -> str:
-        return f"Bindings({list(self)!r})"
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -15,6 +15,10 @@ lines share one indentation, deeper than the ``def``'s, and the first line inden
 deeper ends it. Bodies are recorded once and inlined at each call
 (``compgraph.functions``), so deep or long chains of calls use no recursion either.
 
+:func:`parse` first offers the program to its fast path (``compgraph.fastparse``), which
+takes programs of common statements in bulk and gives the same graph; any other program,
+and every mistake, is read by the parser here, so every message comes from it.
+
 >>> g = parse("a = x*y + z, b = a*(x + x), w = a*b + b")
 >>> g.input_names, g.output_name
 (('x', 'y', 'z'), 'w')
@@ -32,7 +36,7 @@ import difflib
 import gc
 
 from .errors import ParseError
-from .fastparse import parse_common
+from .fastparse import FAST_FROM, parse_common
 from .functions import Function, Template, arity_error, inline
 from .graph import Graph, GraphBuilder
 from .lexer import Token, tokenize
@@ -789,9 +793,10 @@ def parse(source: str, output: str | None = None) -> Graph:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        # Common statements in bulk (compgraph.fastparse); anything else, and every
-        # error, from the parser above.
-        graph = parse_common(source, output)
+        # Common statements in bulk (compgraph.fastparse); anything else, every error,
+        # and short programs (the fast path's NumPy passes cost more than they save
+        # there) from the parser above.
+        graph = parse_common(source, output) if len(source) >= FAST_FROM else None
         return graph if graph is not None else _Parser(source).program(output)
     finally:
         if collecting:

@@ -117,6 +117,28 @@ def test_anything_else_goes_to_the_full_parser(source: str) -> None:
     assert not check(source)
 
 
+def test_parse_takes_the_fast_path_for_long_programs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long programs of common statements never reach the full parser; short ones, and
+    long ones with anything else in them, do."""
+    import compgraph.parser as parser_module
+
+    lines = "\n".join(f"v{k} = relu(v{k - 1}) * x - 0.5" for k in range(1, 300))
+    long_program = "v0 = x\n" + lines
+    assert len(long_program) >= fastparse.FAST_FROM
+    full = parse_full(long_program)
+
+    class Refused(parser_module._Parser):
+        def __init__(self, source: str) -> None:
+            raise AssertionError("the full parser was asked")
+
+    monkeypatch.setattr(parser_module, "_Parser", Refused)
+    same_graph(parse(long_program), full)
+    with pytest.raises(AssertionError, match="full parser was asked"):
+        parse("y = 2*x")
+    with pytest.raises(AssertionError, match="full parser was asked"):
+        parse(long_program + "\nz = v1[0]")
+
+
 def test_the_name_table_is_a_mapping() -> None:
     """The NumPy hash table of names against a dict, through growth and probing."""
     rng = np.random.default_rng(0)
