@@ -13,7 +13,7 @@ import operator
 import warnings
 from functools import partial
 from collections.abc import Mapping, Sequence
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -325,18 +325,10 @@ def forward_plan(graph: Graph) -> ForwardPlan:
     return plan
 
 
-def _per_code(op_table: Mapping[str, Any], fill: Any) -> list[Any]:
-    """A table indexed by node code: ``op_table[op]`` for each operator, ``fill`` else."""
-    return [fill if op is None else op_table[op] for op in OP_OF_CODE]
-
-
-_FORWARD_OF_CODE = np.array(_per_code({name: op.forward for name, op in OPS.items()}, None),
-                            dtype=object)
-_FLOAT_FORWARD_OF_CODE = np.array(_per_code({name: FLOAT_FORWARDS.get(name, op.forward)
-                                             for name, op in OPS.items()}, None), dtype=object)
-_CHECK_OF_CODE = np.array(_per_code({name: _SAME_SHAPES if op.cost and op.arity == 2 else
-                                     _BROADCASTS if op.broadcasts and op.arity == 2 else 0
-                                     for name, op in OPS.items()}, 0), dtype=np.uint8)
+def _per_code(rule: Callable[[Any], Any], fill: Any, dtype: Any = object) -> np.ndarray:
+    """A table indexed by node code: ``rule(record)`` for each operator of the registry
+    (read now: a test may have replaced a record), ``fill`` for inputs and constants."""
+    return np.array([fill if op is None else rule(OPS[op]) for op in OP_OF_CODE], dtype=dtype)
 
 
 def _compile_forward(graph: Graph) -> ForwardPlan:
@@ -351,9 +343,12 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     inputs = tuple(zip(graph.inputs, graph.input_names))
     op_ids = np.flatnonzero(codes > CONST_CODE)
     op_codes = codes[op_ids]
-    forwards = _FORWARD_OF_CODE[op_codes].tolist()
-    float_forwards = _FLOAT_FORWARD_OF_CODE[op_codes].tolist()
-    checks = _CHECK_OF_CODE[op_codes].tobytes()
+    forwards = _per_code(lambda op: op.forward, None)[op_codes].tolist()
+    float_forwards = _per_code(lambda op: FLOAT_FORWARDS.get(op.name, op.forward),
+                               None)[op_codes].tolist()
+    checks = _per_code(lambda op: _SAME_SHAPES if op.cost and op.arity == 2 else
+                       _BROADCASTS if op.broadcasts and op.arity == 2 else 0,
+                       0, np.uint8)[op_codes].tobytes()
     second = nodes.numpy("second")[op_ids]
     if nodes.more:
         second = second.copy()

@@ -223,24 +223,29 @@ def _default_params(op: str) -> tuple | None:
         return None
 
 
-# Per function name: its code, and for a call with all its operands and nothing else, the
-# parameters the full parser stores (None: such a call needs more, the full parser says so).
-_FUNCTION_CODE = {name: OP_CODE[op.name] for name, op in FUNCTIONS.items()}
-_SHORT_FUNCTIONS = sorted((int.from_bytes(name.encode(), "little"), code)
-                          for name, code in _FUNCTION_CODE.items() if len(name) <= 8)
-_FUNCTION_KEYS = np.array([key for key, _ in _SHORT_FUNCTIONS], dtype=np.uint64)
-_FUNCTION_KEY_CODES = np.array([code for _, code in _SHORT_FUNCTIONS], dtype=np.int64)
-_ARITY_OF_CODE = np.zeros(256, dtype=np.int64)
-_PARAMS_OF_CODE: dict[int, tuple] = {}
-_CALLABLE = np.zeros(256, dtype=bool)
-for _name, _op in FUNCTIONS.items():
-    _code = OP_CODE[_op.name]
-    _ARITY_OF_CODE[_code] = _op.arity
-    _params = _default_params(_op.name) if _op.params else ()
-    if _params is not None:
-        _CALLABLE[_code] = True
-        if _params:
-            _PARAMS_OF_CODE[_code] = _params
+class _Functions:
+    """The registry's functions as a call's recipe needs them, read when a parse starts:
+    each name's code (names of up to 8 characters also by their packed characters), its
+    arity, and for a call with all its operands and nothing else, whether the full parser
+    takes it and the parameters it stores then (the defaults)."""
+
+    def __init__(self) -> None:
+        self.code = {name: OP_CODE[op.name] for name, op in FUNCTIONS.items()}
+        short = sorted((int.from_bytes(name.encode(), "little"), code)
+                       for name, code in self.code.items() if len(name) <= 8)
+        self.keys = np.array([key for key, _ in short], dtype=np.uint64)
+        self.key_codes = np.array([code for _, code in short], dtype=np.int64)
+        self.arity = np.zeros(256, dtype=np.int64)
+        self.params: dict[int, tuple] = {}
+        self.callable = np.zeros(256, dtype=bool)
+        for op in FUNCTIONS.values():
+            code = OP_CODE[op.name]
+            self.arity[code] = op.arity
+            params = _default_params(op.name) if op.params else ()
+            if params is not None:   # reshape(x) needs its shape: the full parser says so
+                self.callable[code] = True
+                if params:
+                    self.params[code] = params
 
 
 class _Recipe:
@@ -486,6 +491,7 @@ class _BulkParser:
         self.declined_shapes: list[int] = []  # shapes without a recipe (open ones too)
         self.long_names: defaultdict[str, int] = defaultdict(count().__next__)
         self.scope = _NameTable()   # each name's newest node
+        self.functions = _Functions()
         self.nodes = 0
         self.parts: dict[str, list] = defaultdict(list)
         self.names: dict[int, str] = {}
@@ -577,13 +583,15 @@ class _BulkParser:
 
         # Calls: the function from its name; anything the recipe cannot know is declined.
         calls = np.flatnonzero((kind == APPLY) & (ev[OP] < 0))
+        functions = self.functions
         if len(calls):
             keys, long = tokens.packed(ev[TOK, calls])
-            at = np.minimum(np.searchsorted(_FUNCTION_KEYS, keys), len(_FUNCTION_KEYS) - 1)
-            codes = np.where(_FUNCTION_KEYS[at] == keys, _FUNCTION_KEY_CODES[at], -1)
-            codes[long] = [_FUNCTION_CODE.get(name, -1) for name in tokens.text(ev[TOK, calls[long]])]
-            if (codes < 0).any() or not _CALLABLE[codes].all() or \
-                    (_ARITY_OF_CODE[codes] != ev[NARGS, calls]).any():
+            at = np.minimum(np.searchsorted(functions.keys, keys), len(functions.keys) - 1)
+            codes = np.where(functions.keys[at] == keys, functions.key_codes[at], -1)
+            codes[long] = [functions.code.get(name, -1)
+                           for name in tokens.text(ev[TOK, calls[long]])]
+            if (codes < 0).any() or not functions.callable[codes].all() or \
+                    (functions.arity[codes] != ev[NARGS, calls]).any():
                 raise _Decline
             ev[OP, calls] = codes
 
@@ -663,9 +671,9 @@ class _BulkParser:
         self.values.update(zip(value[kept].tolist(), number[kept].tolist()))
         self.values.update(zip(value[literal_inputs].tolist(),
                                map(freeze_value, number[ev[A, literal_inputs]].tolist())))
-        with_params = made[is_op & np.isin(codes, list(_PARAMS_OF_CODE))]
+        with_params = made[is_op & np.isin(codes, list(functions.params))]
         for node, code in zip(value[with_params].tolist(), ev[OP, with_params].tolist()):
-            self.params[node] = _PARAMS_OF_CODE[code]
+            self.params[node] = functions.params[code]
 
         # The statements, and each name's newest node for the chunks after this one.
         binds = np.flatnonzero((kind == BIND) | (kind == BIND_LITERAL))
