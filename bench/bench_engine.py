@@ -2,10 +2,11 @@
 
 Run by hand (never a timed test)::
 
-    python bench/bench_engine.py            # the full table, about a minute
+    python bench/bench_engine.py            # the full table, about two minutes
     python bench/bench_engine.py --quick    # N up to 10,000, fewer repeats
-    python bench/bench_engine.py --million  # also peak memory at 10^6 statements (minutes:
-                                            # tracemalloc slows every allocation)
+    python bench/bench_engine.py --issue13  # only issue 13's figures (targets 2, 3, 4, 6)
+    python bench/bench_engine.py --issue13 --million   # with peak memory at 10^6 too
+                                                        # (a few minutes more)
 
 Every ratio is against a baseline run in the same process (the command-line row against a
 ``python -c "import numpy"`` run on the same machine, interleaved). Times of the scalar
@@ -19,15 +20,23 @@ stays on, as a user of the library has it.
 NumPy's BLAS runs on one thread (set below, before NumPy is imported), so that the
 two-layer row compares the same arithmetic on both sides.
 
-    python bench/bench_engine.py --issue13  # only the rows of issue 13's targets 3 and 4
+Issue 13's figures are printed side by side with their targets, each with its verdict on
+CPU time (wall time beside it): parsing (target 2), batched evaluation (3), gradients
+only where asked and the first call (4), peak memory per node and the command line's
+start-up (6). Peak memory is the resident set's high-water mark of a fresh process
+(``VmHWM``) over its size once the program text is read, so it counts everything the
+allocators hold; tracemalloc's peak (Python's and NumPy's allocations alone) is printed
+beside it. Targets 1 and 5 (rendering) are ``bench/bench_render.py``'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,7 +48,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 # One BLAS thread, before NumPy is imported: the two-layer network's matrix products
-# should measure the same arithmetic in compgraph and in NumPy, not the scheduler.
+# should measure the same arithmetic in compgraph and in NumPy, not the scheduler. The
+# command-line row runs its commands in the environment as it was (a user's).
+USER_ENV = dict(os.environ)
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
@@ -48,16 +59,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compgraph import backward, evaluate, parse  # noqa: E402
+from compgraph.errors import ParseError  # noqa: E402
+from compgraph.parser import parse_full  # noqa: E402
 
 HOMEWORK = "a = x*y+z; b = a*(x+x); w = a*b+b"
 
 # Targets from issue 2.
 TARGET_REF_RATIO = 3.0        # compgraph forward+reverse vs the plain-Python reference
-TARGET_E2E_US = 8.0           # parse+forward+reverse per statement at N = 100,000 (issue 13)
-TARGET_BYTES_PER_NODE = 400   # peak memory of parse+forward+reverse per node (issue 13)
-TARGET_PARSE_GROWTH = 1.5     # parse time per statement at N = 100,000 over N = 1,000's: linear
-TARGET_CLI_RATIO = 1.3        # `python -m compgraph eval` vs `python -c "import numpy"`
-# Targets from issue 13 (3 and 4).
+# Targets from issue 13.
+TARGET_E2E_US = 8.0           # 2: parse+forward+reverse per statement at N = 100,000
+TARGET_PARSE_GROWTH = 1.5     # 2: parse time per statement at N = 100,000 over N = 1,000's
+TARGET_BYTES_PER_NODE = 400   # 6: peak memory of parse+forward+reverse per node
+TARGET_CLI_RATIO = 1.3        # 6: `python -m compgraph eval` vs `python -c "import numpy"`
 TARGET_BATCHED_13 = 1.15      # homework graph on 10^6 points vs hand-written NumPy
 TARGET_TWO_LAYER = 1.1        # 784-128-10 network, batch 256, the four weight gradients
 TARGET_FIRST_CALL = 2.0       # first evaluate+backward on a fresh graph vs a warm second one
@@ -180,28 +193,94 @@ def scalar_rows(sizes: list[int], quick: bool) -> list[dict[str, float]]:
     return rows
 
 
-def memory_row(n: int) -> dict[str, float]:
-    """Peak traced memory of parse + forward + reverse (everything kept alive), of parse
-    alone, and of the plain-Python reference, in bytes; and the graph's node count."""
-    source, records, point = make_program(n)
+# --- the fast path against the full parser (issue 13, target 2) ---------------------------
+
+def parse_check_row(n: int) -> dict[str, Any]:
+    """The ``n``-statement program through :func:`parse` (its fast path) and through the
+    full parser: whether the graphs are equal, spans included; the full parser's CPU
+    time; and, for the same program with an error on its last line, both messages (the
+    fast path hands every error to the full parser, so they must be the same)."""
+    source, _, _ = make_program(n)
+    fast = parse(source)
+    c0 = time.process_time()
+    full = parse_full(source)
+    full_cpu = time.process_time() - c0
+    same = (fast == full and fast.nodes.starts.obj == full.nodes.starts.obj
+            and fast.nodes.ends.obj == full.nodes.ends.obj
+            and [b.span for b in fast.bindings] == [b.span for b in full.bindings])
+    del fast, full
+    bad = source + "\nlast = v1 + * 2"
+    messages = []
+    for parser in (parse, parse_full):
+        try:
+            parser(bad)
+        except ParseError as exc:
+            messages.append(str(exc))
+        else:
+            messages.append("no error")
+    return dict(n=n, same=same, full_cpu=full_cpu, error=messages[0],
+                same_error=messages[0] == messages[1] and messages[0] != "no error")
+
+
+# --- peak memory (issue 13, target 6) -----------------------------------------------------
+
+def memory_row(n: int, traced: bool = True) -> dict[str, float]:
+    """Peak memory of parse + forward + reverse of the ``n``-statement program, everything
+    kept alive, each measured in a fresh process (:func:`memory_child`): ``peak`` and
+    ``peak_parse`` from the resident set, ``traced`` and ``traced_parse`` from tracemalloc
+    (when ``traced``; it slows every allocation several times), in bytes; ``nodes``."""
+    source, _, point = make_program(n)
+    out: dict[str, float] = dict(n=n)
+    with tempfile.TemporaryDirectory(prefix="compgraph-bench-") as tmp:
+        path = Path(tmp) / "program.txt"
+        path.write_text(source)
+        for how in ("rss", "tracemalloc") if traced else ("rss",):
+            run = subprocess.run([sys.executable, __file__, "--memory-child", how, str(path),
+                                  json.dumps(point)], check=True, capture_output=True, text=True)
+            out.update(json.loads(run.stdout))
+    return out
+
+
+def _status(field: str) -> int:
+    """A field of /proc/self/status in bytes (VmRSS: resident now; VmHWM: its peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def memory_child(how: str, path: str, point_json: str) -> None:
+    """In a fresh process: read the program, then parse, evaluate and differentiate it,
+    keeping everything; print the peaks over the size once the text was read, as JSON.
+
+    The program text itself is not counted (the caller has it before parsing; the graph
+    keeps a reference to it, for error messages, not a copy)."""
+    source = Path(path).read_text()
+    point = json.loads(point_json)
     gc.collect()
-    tracemalloc.start()
-    graph = parse(source)
-    _, peak_parse = tracemalloc.get_traced_memory()
-    values = evaluate(graph, point)
-    grads = backward(graph, values)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    nodes = len(graph)
+    if how == "rss":
+        # Reset the high-water mark to the present size (Linux: "5" to clear_refs), so
+        # that reading the text (a bytes and a str at once) is not mistaken for a peak.
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        base = _status("VmRSS")
+        graph = parse(source)
+        peak_parse = _status("VmHWM") - base
+        values = evaluate(graph, point)
+        grads = backward(graph, values)
+        peak = _status("VmHWM") - base
+        print(json.dumps(dict(nodes=len(graph), peak=peak, peak_parse=peak_parse)))
+    else:
+        tracemalloc.start()
+        graph = parse(source)
+        _, peak_parse = tracemalloc.get_traced_memory()
+        values = evaluate(graph, point)
+        grads = backward(graph, values)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(json.dumps(dict(nodes=len(graph), traced=peak, traced_parse=peak_parse)))
     del graph, values, grads
-    gc.collect()
-    tracemalloc.start()
-    vals = reference_forward(records, point["x"], point["y"], point["z"])
-    adj = reference_backward(records, vals)
-    _, peak_ref = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del vals, adj
-    return dict(n=n, nodes=nodes, peak=peak, peak_parse=peak_parse, peak_ref=peak_ref)
 
 
 # --- batched: the homework graph on float64 arrays ------------------------------------------
@@ -365,7 +444,8 @@ def versus(name: str, ours: float, theirs: float, ours_cpu: float, theirs_cpu: f
 def issue13_rows(quick: bool) -> None:
     """Targets 3 and 4 of issue 13, each with its target and verdict."""
     b = batched_row(1_000_000, 9 if quick else 21)
-    print(f"batched homework graph, {b['points']:,} float64 points, value+gradient (medians): "
+    print("target 3, batched evaluation")
+    print(f"  homework graph, {b['points']:,} float64 points, value+gradient (medians): "
           f"compgraph " + versus("NumPy by hand", b["cg"], b["np"], b["cg_cpu"], b["np_cpu"],
                                  TARGET_BATCHED_13))
     # Much of the batched time is the kernel handing out fresh pages: compgraph keeps
@@ -378,28 +458,81 @@ def issue13_rows(quick: bool) -> None:
     out = subprocess.run([sys.executable, __file__, "--batched-only"], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     t_cg, t_np, c_cg, c_np = map(float, out)
-    print("  the same with glibc keeping freed memory (no fresh pages): compgraph "
+    print("    the same with glibc keeping freed memory (no fresh pages): compgraph "
           + versus("NumPy", t_cg, t_np, c_cg, c_np))
     t = two_layer_row(15 if quick else 41)
-    print(f"two-layer network 784-128-10, batch 256, one thread, loss + 4 weight gradients "
+    print("target 4, gradients only where asked, and the first call")
+    print(f"  two-layer network 784-128-10, batch 256, one thread, loss + 4 weight gradients "
           f"(medians): compgraph wrt={','.join(PARAMS)} "
           + versus("NumPy by hand", t["asked"], t["np"], t["asked_cpu"], t["np_cpu"],
                    TARGET_TWO_LAYER))
-    print("  the same computing every gradient (no wrt): "
+    print("    the same computing every gradient (no wrt): "
           + versus("NumPy", t["every"], t["np2"], t["every_cpu"], t["np2_cpu"]))
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
-    print("first evaluate+backward on a freshly parsed graph vs a warm second call (medians):")
+    print("  first evaluate+backward on a freshly parsed graph vs a warm second call (medians):")
     for n in sizes:
         r = first_call_row(n, {1_000: 31, 10_000: 11}.get(n, 5) if not quick else 5)
-        print(f"  N={n:>7,}: first " + versus("warm", r["cold"], r["warm"], r["cold_cpu"],
-                                              r["warm_cpu"], TARGET_FIRST_CALL))
+        print(f"    N={n:>7,}: first " + versus("warm", r["cold"], r["warm"], r["cold_cpu"],
+                                                r["warm_cpu"], TARGET_FIRST_CALL))
+
+
+def parsing_rows(rows: list[dict[str, float]]) -> None:
+    """Target 2 of issue 13, from the scalar program's rows (CPU time, wall beside it)."""
+    us = 1e6
+    last = rows[-1]
+    n = last["n"]
+    print("target 2, parsing (the scalar program above; CPU time, the wall clock's in brackets)")
+    e2e, e2e_wall = last["e2e_cpu"] / n * us, last["e2e"] / n * us
+    print(f"  parse+forward+reverse at N={n:,}: {e2e:.2f} us/statement [wall {e2e_wall:.2f}] "
+          f"(target <= {TARGET_E2E_US}): {verdict(e2e <= TARGET_E2E_US)}")
+    check = parse_check_row(n)
+    print(f"  parse alone at N={n:,}: {last['parse_cpu'] / n * us:.2f} us/statement "
+          f"[wall {last['parse'] / n * us:.2f}]; the full parser alone (no fast path): "
+          f"{check['full_cpu'] / n * us:.2f}")
+    # Growth in CPU time: a run of a second is interrupted by other work on a loaded
+    # machine where a run of a millisecond is not, so wall time grows with N even when
+    # the work per statement does not.
+    per = [r["parse_cpu"] / r["n"] for r in rows]
+    per_wall = [r["parse"] / r["n"] for r in rows]
+    steps = ", ".join(f"x{b / a:.2f}" for a, b in zip(per, per[1:]))
+    growth = per[-1] / per[0]
+    ns = " -> ".join(f"{r['n']:,}" for r in rows)
+    print(f"  parse per statement, N={ns}: "
+          f"{' -> '.join(f'{p * us:.2f}' for p in per)} us ({steps}; x{growth:.2f} overall) "
+          f"[wall x{per_wall[-1] / per_wall[0]:.2f} overall] (linear: target <= "
+          f"x{TARGET_PARSE_GROWTH}): {verdict(growth <= TARGET_PARSE_GROWTH)}")
+    print(f"  the graph at N={n:,} through the fast path equals the full parser's, spans "
+          f"included: {verdict(check['same'])}")
+    print(f"  an error on line {n + 1:,}: the full parser's message and position: "
+          f"{verdict(check['same_error'])}")
+    print("      " + check["error"].replace("\n", "\n      "))
+
+
+def memory_and_startup_rows(sizes: list[int], quick: bool) -> None:
+    """Target 6 of issue 13: peak memory per node, and the command line's start-up."""
+    print("target 6, memory and start-up")
+    for n in sizes:
+        mem = memory_row(n)
+        nodes = mem["nodes"]
+        per_node = mem["peak"] / nodes
+        print(f"  peak memory of parse+forward+reverse, all kept, N={n:,} ({nodes:,} nodes): "
+              f"{per_node:.0f} B/node (target <= {TARGET_BYTES_PER_NODE}): "
+              f"{verdict(per_node <= TARGET_BYTES_PER_NODE)}  [parse alone "
+              f"{mem['peak_parse'] / nodes:.0f}; tracemalloc {mem['traced'] / nodes:.0f}, "
+              f"parse alone {mem['traced_parse'] / nodes:.0f}; {mem['peak'] / n:.0f} B/statement]")
+    if 1_000_000 not in sizes:
+        print("  (at N=1,000,000 too: add --million)")
+    c = cli_row(7 if quick else 21)
+    print("  start-up: `python -m compgraph eval` of the homework graph (medians) "
+          + versus('`python -c "import numpy"`', c["cli"], c["base"], c["cli_cpu"],
+                   c["base_cpu"], TARGET_CLI_RATIO))
 
 
 # --- command-line latency ------------------------------------------------------------------
 
 def cli_row(runs: int) -> dict[str, float]:
     root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ)
+    env = dict(USER_ENV)  # NumPy's start-up with its own threads, as a user has it
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     # As installed: with compiled bytecode for both commands (pip compiles on install; a
     # machine with PYTHONDONTWRITEBYTECODE would otherwise compile compgraph every run),
@@ -409,21 +542,32 @@ def cli_row(runs: int) -> dict[str, float]:
     cli = [sys.executable, "-m", "compgraph", "eval", HOMEWORK, "--at", "x=2,y=3,z=1"]
     base = [sys.executable, "-c", "import numpy"]
 
-    def once(cmd: list[str]) -> float:
+    def once(cmd: list[str]) -> tuple[float, float]:
+        """Wall time and CPU time (the child's, user + system) of one run."""
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, cwd=root, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - t0
+        t1 = time.perf_counter()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return t1 - t0, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
     try:
         once(cli), once(base)  # warm the file cache and write the bytecode
         t_cli, t_base = [], []
-        for _ in range(runs):
-            t_cli.append(once(cli))
-            t_base.append(once(base))
+        for k in range(runs):  # in alternating order, as interleaved() runs
+            if k % 2 == 0:
+                t_cli.append(once(cli))
+                t_base.append(once(base))
+            else:
+                t_base.append(once(base))
+                t_cli.append(once(cli))
     finally:
         shutil.rmtree(env["PYTHONPYCACHEPREFIX"], ignore_errors=True)
-    return dict(cli=statistics.median(t_cli), base=statistics.median(t_base))
+    return dict(cli=statistics.median(t[0] for t in t_cli),
+                base=statistics.median(t[0] for t in t_base),
+                cli_cpu=statistics.median(t[1] for t in t_cli),
+                base_cpu=statistics.median(t[1] for t in t_base))
 
 
 # --- the table -----------------------------------------------------------------------------
@@ -435,25 +579,40 @@ def verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N up to 10,000 and fewer repeats")
-    ap.add_argument("--million", action="store_true",
-                    help="also the peak memory at 10^6 statements (several minutes)")
-    ap.add_argument("--batched-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--issue13", action="store_true",
-                    help="only the rows of issue 13's targets 3 and 4")
+                    help="only issue 13's figures (targets 2, 3, 4 and 6) with their targets")
+    ap.add_argument("--million", action="store_true",
+                    help="also the peak memory at 10^6 statements (a few minutes more)")
+    ap.add_argument("--batched-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.issue13:
-        issue13_rows(args.quick)
+    if args.memory_child:
+        memory_child(*args.memory_child)
         return 0
-    if args.batched_only:  # one line for the allocator comparison below
+    if args.batched_only:  # one line for the allocator comparison in issue13_rows
         b = batched_row(1_000_000, 9)
         print(b["cg"], b["np"], b["cg_cpu"], b["np_cpu"])
         return 0
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
 
     print(f"compgraph engine benchmark  (Python {sys.version.split()[0]}, numpy {np.__version__}, "
-          f"{os.cpu_count()} cpus, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')})")
+          f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')})")
     print()
     rows = scalar_rows(sizes, args.quick)
+    if not args.issue13:
+        scalar_table(rows)
+        print()
+    print("issue 13: each figure beside its target, the verdicts on CPU time (on a shared "
+          "machine the wall clock also times the others)")
+    parsing_rows(rows)
+    issue13_rows(args.quick)
+    memory_and_startup_rows(sizes[-1:] + ([1_000_000] if args.million else []), args.quick)
+    return 0
+
+
+def scalar_table(rows: list[dict[str, float]]) -> None:
+    """Issue 2's table: per-statement times, and forward+reverse against plain Python."""
     base = rows[0]
     us = 1e6
     print("scalar program, microseconds per statement (growth: per-statement time / N=1,000's)")
@@ -469,41 +628,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:>8,} {r['nodes']:>7,} | {per['parse']:6.2f} {per['fwd']:6.2f} {per['rev']:6.2f} | "
               f"{per['fwd'] + per['rev']:7.2f} {per['ref']:6.2f} {ratio:5.2f}x {verdict(ratio <= TARGET_REF_RATIO):>4} | "
               f"{per['e2e']:6.2f} | {grow}")
-    last = rows[-1]
-    e2e = last["e2e"] / last["n"] * us
-    print()
-    print(f"end to end (parse+forward+reverse) at N={last['n']:,}: {e2e:.2f} us/statement "
-          f"(target <= {TARGET_E2E_US}): {verdict(e2e <= TARGET_E2E_US)}  "
-          f"[CPU time {last['e2e_cpu'] / last['n'] * us:.2f}]")
-    # Growth in CPU time: a run of a second is interrupted by other work on a loaded
-    # machine where a run of a millisecond is not, so wall time grows with N even when
-    # the work per statement does not.
-    growth = (last["parse_cpu"] / last["n"]) / (base["parse_cpu"] / base["n"])
-    wall_growth = (last["parse"] / last["n"]) / (base["parse"] / base["n"])
-    print(f"parse CPU time per statement from N={base['n']:,} to N={last['n']:,}: "
-          f"{base['parse_cpu'] / base['n'] * us:.2f} -> {last['parse_cpu'] / last['n'] * us:.2f} us, "
-          f"x{growth:.2f} (linear: target <= {TARGET_PARSE_GROWTH}): "
-          f"{verdict(growth <= TARGET_PARSE_GROWTH)}  [wall time x{wall_growth:.2f}]")
-
-    for n in [last["n"]] + ([1_000_000] if args.million else []):
-        mem = memory_row(n)
-        per_node = mem["peak"] / mem["nodes"]
-        print(f"peak memory at N={n:,} ({mem['nodes']:,} nodes; tracemalloc, parse+forward+"
-              f"reverse kept alive): {per_node:.0f} B/node (target <= {TARGET_BYTES_PER_NODE}): "
-              f"{verdict(per_node <= TARGET_BYTES_PER_NODE)}  [parse alone "
-              f"{mem['peak_parse'] / mem['nodes']:.0f} B/node; {mem['peak'] / n:.0f} B/statement, "
-              f"plain-Python reference {mem['peak_ref'] / n:.0f}]")
-    if not args.million:
-        print("  (at N=1,000,000: python bench/bench_engine.py --million)")
-
-    issue13_rows(args.quick)
-
-    c = cli_row(5 if args.quick else 11)
-    ratio = c["cli"] / c["base"]
-    print(f"command line, median: `python -m compgraph eval` {c['cli'] * 1e3:.0f} ms vs "
-          f"`python -c \"import numpy\"` {c['base'] * 1e3:.0f} ms = {ratio:.2f}x "
-          f"(target <= {TARGET_CLI_RATIO}x): {verdict(ratio <= TARGET_CLI_RATIO)}")
-    return 0
 
 
 if __name__ == "__main__":
