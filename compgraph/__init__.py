@@ -14,22 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backprop import BackpropError, BackwardProgram, backprop
-from .builder import Program, Var
 from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
                             local_derivatives, numeric_gradients, tangents)
 from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
                      NotComputedError, ParseError, RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph, GraphBuilder, Node
-from .nodecheck import check_nodes
-from .nonfinite import find_nonfinite
 from .ops import OPS, Op
 from .parser import parse
-from .pathsum import count_paths, paths
-from .steps import walkthrough
-from .tracing import trace
-from .train import Training, TrainingError, sgd
 from .version import __version__
 
 
@@ -44,15 +36,24 @@ __all__ = [
     "to_networkx", "trace", "walkthrough",
 ]
 
-# Rendering and export pull in graphviz and networkx: import them on first use only, so
-# that evaluating from the command line stays as fast as importing numpy.
+# Imported on first use: rendering and export (they pull in graphviz and networkx), and
+# what neither evaluation nor differentiation needs, so that evaluating from the command
+# line starts about as fast as importing numpy.
 _LAZY = {"to_dot": "compgraph.drawing", "render": "compgraph.drawing",
-         "stepper": "compgraph.drawing.stepper", "to_networkx": "compgraph.export"}
+         "stepper": "compgraph.drawing.stepper", "to_networkx": "compgraph.export",
+         "BackpropError": "compgraph.backprop", "BackwardProgram": "compgraph.backprop",
+         "backprop": "compgraph.backprop", "Program": "compgraph.builder",
+         "Var": "compgraph.builder", "check_nodes": "compgraph.nodecheck",
+         "find_nonfinite": "compgraph.nonfinite", "count_paths": "compgraph.pathsum",
+         "paths": "compgraph.pathsum", "walkthrough": "compgraph.steps",
+         "trace": "compgraph.tracing", "Training": "compgraph.train",
+         "TrainingError": "compgraph.train", "sgd": "compgraph.train"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = globals()[name] = getattr(importlib.import_module(_LAZY[name]), name)
+        return value
     raise AttributeError(f"module 'compgraph' has no attribute {name!r}")

@@ -16,10 +16,8 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from .backprop import backprop
 from .errors import InputError
 from .parser import parse
-from .train import sgd
 
 
 def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -88,6 +86,8 @@ def read_data(path: str | None) -> dict[str, Any]:
 
 
 def run_backprop(args: argparse.Namespace) -> int:
+    from .backprop import backprop  # on use: start-up stays short
+
     graph = parse(_read_program(args.program), output=args.output)
     terms = [t.strip() for t in (args.in_terms_of or "").split(",") if t.strip()]
     program = backprop(graph, _point(args), in_terms_of=terms)
@@ -141,6 +141,7 @@ class Progress:
 
 def run_train(args: argparse.Namespace) -> int:
     from .cli import _table, fmt, to_json
+    from .train import sgd  # on use: start-up stays short
 
     graph = parse(_read_program(args.program), output=args.output)
     params = [p.strip() for p in args.params.split(",") if p.strip()]

@@ -473,10 +473,6 @@ class _Decline(Exception):
 
 
 CHUNK = 1 << 16   # characters tokenized at once: bounds the memory the tokens and events take
-# parse() offers programs of at least this many characters (about 150 statements): the
-# full parser is faster on shorter ones, the fast path's passes costing a fraction of a
-# millisecond whatever the size.
-FAST_FROM = 4096
 
 
 class _BulkParser:

@@ -36,13 +36,17 @@ import difflib
 import gc
 
 from .errors import ParseError
-from .fastparse import FAST_FROM, parse_common
 from .functions import Function, Template, arity_error, inline
 from .graph import Graph, GraphBuilder
 from .lexer import Token, tokenize
 from .ops import BINARY, FUNCTIONS, POSTFIX, ParamError, Slice
 
 _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+# parse() offers programs of at least this many characters (about 150 statements) to its
+# fast path: the full parser is faster on shorter ones, the fast path's passes costing a
+# fraction of a millisecond whatever the size. Short programs (a command line's) do not
+# even import it.
+FAST_FROM = 4096
 KEYWORDS = frozenset({"def", "return"})
 _UNARY_PRECEDENCE = 3
 _MAX_ARRAY_DIMS = 32
@@ -796,8 +800,13 @@ def parse(source: str, output: str | None = None) -> Graph:
         # Common statements in bulk (compgraph.fastparse); anything else, every error,
         # and short programs (the fast path's NumPy passes cost more than they save
         # there) from the parser above.
-        graph = parse_common(source, output) if len(source) >= FAST_FROM else None
-        return graph if graph is not None else _Parser(source).program(output)
+        if len(source) >= FAST_FROM:
+            from .fastparse import parse_common
+
+            graph = parse_common(source, output)
+            if graph is not None:
+                return graph
+        return _Parser(source).program(output)
     finally:
         if collecting:
             gc.enable()

@@ -17,7 +17,6 @@ from typing import Any, Callable
 from .evaluate import Values, evaluate
 from .graph import Graph
 from .parser import parse
-from .steps import friendly_inputs, training_step, walkthrough
 
 STEP_FORMATS = ("svg", "html")
 SHEET_FORMATS = ("svg", "pdf", "png")  # worksheets and diffs: SVG, or made from it
@@ -84,6 +83,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def run_steps(args: argparse.Namespace) -> int:
     from . import cli
     from .drawing.stepper import Stepper
+    from .steps import walkthrough
 
     graph, values = cli.load(args)
     cli.warn_nonfinite(values)
@@ -114,6 +114,7 @@ def load_for_sheet(args: argparse.Namespace) -> tuple[Graph, Values]:
     """Like the other commands' loading, but ``--seed`` fills in the inputs ``--at`` and
     ``--inputs`` leave out."""
     from . import cli
+    from .steps import friendly_inputs
 
     if args.seed is None:
         return cli.load(args)
@@ -126,6 +127,7 @@ def run_worksheet(args: argparse.Namespace) -> int:
     from . import cli
     from .drawing.files import write_atomic
     from .drawing.worksheet import worksheet_svg
+    from .steps import walkthrough
 
     fmt = args.format
     if args.out is not None and fmt is None:
@@ -167,6 +169,7 @@ def run_diff(args: argparse.Namespace) -> int:
     from .differentiate import backward
     from .drawing.files import write_atomic
     from .drawing.diff import diff_svg
+    from .steps import training_step
 
     if (args.against is None) == (args.train_step is None):
         raise cli.UsageError("the diff view compares two evaluations: give --against "

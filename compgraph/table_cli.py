@@ -19,11 +19,12 @@ import csv
 import io
 import math
 import sys
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .tracing import Row, trace
+if TYPE_CHECKING:  # the command imports the tracing on use: start-up stays short
+    from .tracing import Row
 
 FORMATS = ("md", "csv", "tex", "json")
 COLUMNS = ("name", "op", "operands", "value", "tangent", "gradient")
@@ -189,6 +190,7 @@ def to_json_doc(rows: Sequence[Row], output: str, wrt: str | None) -> dict[str, 
 def run(args: argparse.Namespace) -> int:
     from . import cli
     from .differentiate import backward, tangents
+    from .tracing import trace
 
     graph, values = cli.load(args)
     cli.warn_nonfinite(values)

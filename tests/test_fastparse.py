@@ -124,7 +124,7 @@ def test_parse_takes_the_fast_path_for_long_programs(monkeypatch: pytest.MonkeyP
 
     lines = "\n".join(f"v{k} = relu(v{k - 1}) * x - 0.5" for k in range(1, 300))
     long_program = "v0 = x\n" + lines
-    assert len(long_program) >= fastparse.FAST_FROM
+    assert len(long_program) >= parser_module.FAST_FROM
     full = parse_full(long_program)
 
     class Refused(parser_module._Parser):

@@ -191,3 +191,32 @@ def test_eval_command_does_not_import_rendering() -> None:
 def test_lazy_attributes_still_work() -> None:
     loaded = _loaded_after("import compgraph\ncompgraph.to_networkx")
     assert "compgraph.export" in loaded
+
+
+# What `eval` of a short program does not need: the CLI starts about as fast as `import
+# numpy` (issue 13) only if it leaves these to the commands that use them.
+NOT_FOR_EVAL = ("compgraph.fastparse", "compgraph.backprop", "compgraph.steps",
+                "compgraph.train", "compgraph.builder", "compgraph.nodecheck")
+
+
+def test_eval_command_imports_only_what_evaluating_needs() -> None:
+    code = ("import contextlib, io, json, sys\nfrom compgraph.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert main(['eval', 'a = x*y+z; b = a*(x+x); w = a*b+b', '--at', "
+            "'x=2,y=3,z=1']) == 0\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "compgraph.evaluate" in loaded
+    assert loaded.isdisjoint(NOT_FOR_EVAL), sorted(loaded.intersection(NOT_FOR_EVAL))
+
+
+def test_the_package_names_what_it_imports_on_use() -> None:
+    code = ("import compgraph as cg\nfrom compgraph import *\n"
+            "assert cg.sgd is sgd and cg.walkthrough is walkthrough and cg.Var is Var\n"
+            "g = cg.parse('y = 2*x'); assert cg.trace(g, cg.evaluate(g, x=1.0))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
