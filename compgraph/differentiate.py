@@ -29,9 +29,9 @@ import numpy as np
 
 from .errors import EvaluationError, InputError, NotComputedError
 from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
-                       forward_plan, is_finite, kind_of_nonfinite, node_id, require,
-                       same_nodes)
-from .graph import INPUT, OP, OP_OF_CODE, Graph, int_column
+                       forward_plan, id_column, is_finite, kind_of_nonfinite, node_id,
+                       require, same_nodes)
+from .graph import INPUT, OP, OP_OF_CODE, Graph
 from .ops import OPS
 
 Value = Any
@@ -289,22 +289,23 @@ def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[Sequence[
     needs b): the forward plan's columns read backwards, and whether each operand's
     adjoint is wanted (it is one of the nodes ``ids`` or computed from one; ``None``: from
     any input). Columns rather than a record per operation, so that compiling a large
-    graph neither wakes the cyclic collector nor holds a Python int per operand."""
+    graph neither wakes the cyclic collector nor holds a Python int per operand (see
+    ``evaluate.id_column``)."""
     key = ("backward", ids)
     plan = graph.memo.get(key)
     if plan is None:
         forward = forward_plan(graph)
         # one more byte, 0: an operand -1 (none) reads it
         needs = np.frombuffer(computed_from(graph, ids) + b"\x00", dtype=np.uint8)
-        first = np.asarray(forward.a)[::-1]
-        second = np.asarray(forward.b)[::-1]
+        first = np.asarray(forward.a, dtype=np.int32)[::-1]  # lists or columns: int32
+        second = np.asarray(forward.b, dtype=np.int32)[::-1]
         float_code = np.array([_FLOAT_CODES.get(op, _GENERIC) for op in OP_OF_CODE], np.uint8)
         codes = float_code[np.frombuffer(forward.codes, dtype=np.uint8)[::-1]]
         codes[second == -2] = _GENERIC  # three operands or more: the registry's rules
         needs_first = needs[first]
         needs_second = needs[np.maximum(second, -1)]  # -2 too: the registry's rules
-        plan = graph.memo[key] = (int_column(np.asarray(forward.ids)[::-1]), codes.tobytes(),
-                                  int_column(first), int_column(second),
+        plan = graph.memo[key] = (id_column(np.asarray(forward.ids, dtype=np.int32)[::-1]), codes.tobytes(),
+                                  id_column(first), id_column(second),
                                   needs_first.tobytes(), needs_second.tobytes())
     return plan
 

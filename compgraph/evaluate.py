@@ -295,9 +295,9 @@ class ForwardPlan(NamedTuple):
     parallel columns (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
     op, or -2 for an op with more operands (``graph.nodes.operands(node)``). Columns rather
     than a record per operation: a quarter of a million small tuples would wake the cyclic
-    collector, which would then walk the whole graph several times; the node ids are
-    the graph's own int32 columns (4 bytes each, not a Python int). Reverse mode reads
-    the same columns backwards (``compgraph.differentiate``)."""
+    collector, which would then walk the whole graph several times; on a large graph the
+    node ids are int32 columns (4 bytes each, not a Python int: :func:`id_column`).
+    Reverse mode reads the same columns backwards (``compgraph.differentiate``)."""
 
     template: list[Value]                 # constants at their ids, None elsewhere
     inputs: tuple[tuple[int, str], ...]   # (node id, name)
@@ -331,6 +331,23 @@ def _per_code(rule: Callable[[Any], Any], fill: Any, dtype: Any = object) -> np.
     return np.array([fill if op is None else rule(OPS[op]) for op in OP_OF_CODE], dtype=dtype)
 
 
+# A plan of fewer operations than this holds its node ids as lists of Python ints, a larger
+# one as the graph's int32 columns. A list's ints are made once, where a column makes an
+# int at every read (a quarter slower on a graph of a thousand statements); on large
+# graphs the column, 4 bytes an id read in order, is as fast as ints scattered over the
+# heap, and keeps memory to a few bytes a node (a list costs about 40 bytes an id).
+LIST_PLANS_BELOW = 1 << 15
+
+
+def id_column(ids: np.ndarray) -> Sequence[int]:
+    """Node ids for a plan: a list when there are few, else a read-only int32 column.
+
+    >>> id_column(np.arange(3)), type(id_column(np.arange(LIST_PLANS_BELOW))).__name__
+    ([0, 1, 2], 'memoryview')
+    """
+    return ids.tolist() if len(ids) < LIST_PLANS_BELOW else int_column(ids)
+
+
 def _compile_forward(graph: Graph) -> ForwardPlan:
     # From the graph's columns, with per-operator tables: a one-shot command pays for this
     # on every run, and a Node object per node would cost more than the evaluation.
@@ -356,8 +373,8 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     for i, params in nodes.params.items():
         k = int(np.searchsorted(op_ids, i))
         forwards[k] = float_forwards[k] = partial(forwards[k], **dict(params))
-    return ForwardPlan(template, inputs, int_column(op_ids), forwards, float_forwards,
-                       int_column(nodes.numpy("first")[op_ids]), int_column(second),
+    return ForwardPlan(template, inputs, id_column(op_ids), forwards, float_forwards,
+                       id_column(nodes.numpy("first")[op_ids]), id_column(second),
                        consts_are_floats, checks, bytes(op_codes))
 
 

@@ -7,6 +7,7 @@ in place. These tests hold all of that to the registry, bit for bit.
 
 from __future__ import annotations
 
+import importlib
 import math
 import random
 
@@ -74,6 +75,33 @@ def test_float_loops_match_the_general_loops(seed: int) -> None:
     assert all(same(a, b) for a, b in zip(grads.nodes, slow.nodes) if a is not None)
     assert grads.edges.keys() == slow.edges.keys()
     assert all(same(grads.edges[k], slow.edges[k]) for k in slow.edges)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plans_of_int32_columns_give_the_same_bits(monkeypatch, seed: int) -> None:
+    """Small graphs' plans hold node ids as lists, large graphs' as int32 columns: the
+    same values and gradients either way, on floats and arrays, with and without wrt."""
+    # the module, not the function compgraph.evaluate
+    evaluate_module = importlib.import_module("compgraph.evaluate")
+    rng = random.Random(seed)
+    source = random_program(rng, 60)
+    inputs = parse(source).input_names
+    point = {name: rng.uniform(-2, 2) for name in inputs}
+    batch = {name: np.linspace(-2, 2, 7) * v for name, v in point.items()}
+    wrt = [rng.choice(inputs)]
+    results = []
+    for below in (evaluate_module.LIST_PLANS_BELOW, 0):
+        monkeypatch.setattr(evaluate_module, "LIST_PLANS_BELOW", below)
+        graph = parse(source)  # a new graph: plans are kept on the graph
+        values, arrays = evaluate(graph, point), evaluate(graph, batch)
+        assert isinstance(evaluate_module.forward_plan(graph).ids, list if below else memoryview)
+        results.append((values, backward(graph, values), backward(graph, values, wrt=wrt),
+                        arrays, backward(graph, arrays, seed=1.0)))
+    for lists, columns in zip(*results):
+        for a, b in zip(lists.nodes, columns.nodes):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
 
 
 def test_nonfinite_found_in_the_float_path() -> None:
