@@ -29,9 +29,9 @@ import numpy as np
 
 from .errors import EvaluationError, InputError, NotComputedError
 from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
-                       forward_plan, id_column, is_finite, kind_of_nonfinite, node_id,
-                       require, same_nodes)
-from .graph import INPUT, OP, OP_OF_CODE, Graph
+                       forward_plan, is_finite, kind_of_nonfinite, node_id, require,
+                       same_nodes)
+from .graph import CONST_CODE, INPUT, OP, OP_OF_CODE, Graph
 from .ops import OPS
 
 Value = Any
@@ -295,18 +295,22 @@ def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[Sequence[
     plan = graph.memo.get(key)
     if plan is None:
         forward = forward_plan(graph)
+        # The forward plan's ids read backwards (a list's slice shares its ints); the codes
+        # and the wanted operands computed with NumPy from the graph's columns.
+        nodes = graph.nodes
+        codes = nodes.numpy("codes")
+        op_ids = np.flatnonzero(codes > CONST_CODE)
+        float_code = np.array([_FLOAT_CODES.get(op, _GENERIC) for op in OP_OF_CODE], np.uint8)
+        op_codes = float_code[codes[op_ids]]
+        if nodes.more:  # three operands or more: the registry's rules
+            op_codes[np.isin(op_ids, list(nodes.more))] = _GENERIC
         # one more byte, 0: an operand -1 (none) reads it
         needs = np.frombuffer(computed_from(graph, ids) + b"\x00", dtype=np.uint8)
-        first = np.asarray(forward.a, dtype=np.int32)[::-1]  # lists or columns: int32
-        second = np.asarray(forward.b, dtype=np.int32)[::-1]
-        float_code = np.array([_FLOAT_CODES.get(op, _GENERIC) for op in OP_OF_CODE], np.uint8)
-        codes = float_code[np.frombuffer(forward.codes, dtype=np.uint8)[::-1]]
-        codes[second == -2] = _GENERIC  # three operands or more: the registry's rules
-        needs_first = needs[first]
-        needs_second = needs[np.maximum(second, -1)]  # -2 too: the registry's rules
-        plan = graph.memo[key] = (id_column(np.asarray(forward.ids, dtype=np.int32)[::-1]), codes.tobytes(),
-                                  id_column(first), id_column(second),
-                                  needs_first.tobytes(), needs_second.tobytes())
+        needs_first = needs[nodes.numpy("first")[op_ids]]
+        needs_second = needs[nodes.numpy("second")[op_ids]]
+        plan = graph.memo[key] = (forward.ids[::-1], op_codes[::-1].tobytes(), forward.a[::-1],
+                                  forward.b[::-1], needs_first[::-1].tobytes(),
+                                  needs_second[::-1].tobytes())
     return plan
 
 
