@@ -5,6 +5,7 @@ Run by hand (never a timed test)::
     python bench/bench_render.py            # 7 shapes, N = 20 ... 300 and 1000; ~15 minutes
     python bench/bench_render.py --quick    # N = 20, 100, 1000, dot capped at 5 s
     python bench/bench_render.py --shapes horner,random --sizes 20,25,30
+    python bench/bench_render.py --latency  # issue 13, target 1: the homework graph, every view
 
 Programs of several shapes (``SHAPES``), because dot's time depends on the shape far more
 than on the number of edges:
@@ -27,14 +28,25 @@ over the cap). The summary gives the slowest default render (target: every one u
 10 s up to 1,000 statements), and dot's times against its work, which set
 ``FAST_ABOVE_WORK`` in compgraph/drawing/layout.py. Times are seconds of wall clock on
 this machine; compare rows within one run.
+
+``--latency`` times ``python -m compgraph render examples/homework-graph.cg --view V -o
+V.svg`` for every view against its baseline, ``python -c "import numpy"`` followed by
+``dot -Tsvg`` on the same DOT (the one ``--format dot`` prints; for the diff view, which
+marks a drawing of the ``both`` view, that view's DOT), the two interleaved, as medians
+of wall-clock and CPU time (the child processes' user + system time). The verdicts are
+the CPU times': on a shared machine the wall clock also times the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +61,14 @@ import compgraph as cg  # noqa: E402
 from compgraph.drawing import FAST_ABOVE_WORK, pipe, to_dot  # noqa: E402
 
 TARGET_SECONDS = 10.0
+TARGET_LATENCY = 1.3  # issue 13, target 1: render / (import numpy + dot -Tsvg)
+
+ROOT = Path(__file__).resolve().parent.parent
+HOMEWORK = ROOT / "examples" / "homework-graph.cg"
+# The options each view of `render` needs on the homework graph.
+LATENCY_VIEWS = {"forward": [], "backward": [], "both": [], "tangent": ["--wrt", "x"],
+                 "diff": ["--against", "x=3"], "paths": ["--wrt", "x"], "check": [],
+                 "heatmap": []}
 
 
 def horner(n: int) -> tuple[str, dict]:
@@ -112,16 +132,80 @@ def run_dot(dot, cap: float) -> float | None:
     return time.perf_counter() - start
 
 
+def _timed(cmds: list[list[str]], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU time (user + system, of the children) of running ``cmds`` in turn."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    for cmd in cmds:
+        subprocess.run(cmd, env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def latency(runs: int, views: list[str]) -> bool:
+    """Issue 13, target 1: print each view's render time against its baseline."""
+    scratch = Path(tempfile.mkdtemp(prefix="compgraph-bench-render-"))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # As installed: with compiled bytecode for both commands (pip compiles on install),
+    # kept in a scratch folder rather than in the working tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(scratch / "pyc")
+    render = [sys.executable, "-m", "compgraph", "render", str(HOMEWORK)]
+    print(f"render latency, homework graph, medians of {runs} interleaved runs: "
+          f"`compgraph render --view V -o V.svg` vs `python -c \"import numpy\"` + "
+          f"`dot -Tsvg V.dot`")
+    print(f"{'view':<9} {'render':>8} {'baseline':>9} {'wall':>6} | {'CPU render':>10} "
+          f"{'baseline':>9} {'ratio':>6} {'target':>7}  verdict")
+    met = True
+    try:
+        for view in views:
+            options = ["--view", view] + LATENCY_VIEWS[view]
+            dot_options = (["--view", "both"] if view == "diff" else options)
+            dot_file = scratch / f"{view}.dot"
+            dot_file.write_bytes(subprocess.run(render + dot_options + ["--format", "dot"],
+                                                env=env, check=True, capture_output=True).stdout)
+            ours = render + options + ["-o", str(scratch / f"{view}.svg")]
+            base = [[sys.executable, "-c", "import numpy"],
+                    ["dot", "-Tsvg", str(dot_file), "-o", str(scratch / f"{view}-dot.svg")]]
+            _timed([ours], env), _timed(base, env)  # bytecode written, files cached
+            samples: list[tuple[float, float, float, float]] = []
+            for _ in range(runs):
+                w_ours, c_ours = _timed([ours], env)
+                w_base, c_base = _timed(base, env)
+                samples.append((w_ours, w_base, c_ours, c_base))
+            w_ours, w_base, c_ours, c_base = (statistics.median(s) for s in zip(*samples))
+            ratio = c_ours / c_base
+            met &= ratio <= TARGET_LATENCY
+            print(f"{view:<9} {w_ours * 1e3:6.0f}ms {w_base * 1e3:7.0f}ms {w_ours / w_base:5.2f}x"
+                  f" | {c_ours * 1e3:8.0f}ms {c_base * 1e3:7.0f}ms {ratio:5.2f}x "
+                  f"{'<= ' + str(TARGET_LATENCY):>7}x  {'ok' if ratio <= TARGET_LATENCY else 'MISS'}",
+                  flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return met
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 20, 100, 1000; cap 5 s")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shapes")
     parser.add_argument("--sizes", default=None, help="comma-separated N")
     parser.add_argument("--cap", type=float, default=None, help="seconds allowed to dot's best")
+    parser.add_argument("--latency", action="store_true",
+                        help="issue 13, target 1: render latency of the homework graph per view")
+    parser.add_argument("--runs", type=int, default=15, help="--latency: runs per view")
+    parser.add_argument("--views", default=",".join(LATENCY_VIEWS),
+                        help="--latency: comma-separated views")
     args = parser.parse_args(argv)
     if not shutil.which("dot"):
         print("needs the Graphviz dot binary (apt-get install graphviz)")
         return 1
+    if args.latency:
+        latency(args.runs, args.views.split(","))
+        return 0
     sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes else
              [20, 100, 1000] if args.quick else [20, 40, 60, 100, 150, 200, 300, 1000])
     cap = args.cap or (5.0 if args.quick else 15.0)
