@@ -12,17 +12,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients, jacobian,
-                            local_derivatives, numeric_gradients, tangents)
+# Functions named as their module, imported now: importing the module later (as a
+# command does) would otherwise bind the module to the name.
+from .backprop import BackpropError, BackwardProgram, backprop
 from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
                      NotComputedError, ParseError, RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
-from .graph import Graph, GraphBuilder, Node
-from .ops import OPS, Op
-from .parser import parse
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .builder import Program, Var
+    from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients,
+                                jacobian, local_derivatives, numeric_gradients, tangents)
+    from .drawing import render, to_dot
+    from .drawing.stepper import stepper
+    from .export import to_networkx
+    from .graph import Graph, GraphBuilder, Node
+    from .nodecheck import check_nodes
+    from .nonfinite import find_nonfinite
+    from .ops import OPS, Op
+    from .parser import parse
+    from .pathsum import count_paths, paths
+    from .steps import walkthrough
+    from .tracing import trace
+    from .train import Training, TrainingError, sgd
 
 
 __all__ = [
@@ -36,24 +51,38 @@ __all__ = [
     "to_networkx", "trace", "walkthrough",
 ]
 
-# Imported on first use: rendering and export (they pull in graphviz and networkx), and
-# what neither evaluation nor differentiation needs, so that evaluating from the command
-# line starts about as fast as importing numpy.
-_LAZY = {"to_dot": "compgraph.drawing", "render": "compgraph.drawing",
-         "stepper": "compgraph.drawing.stepper", "to_networkx": "compgraph.export",
-         "BackpropError": "compgraph.backprop", "BackwardProgram": "compgraph.backprop",
-         "backprop": "compgraph.backprop", "Program": "compgraph.builder",
-         "Var": "compgraph.builder", "check_nodes": "compgraph.nodecheck",
-         "find_nonfinite": "compgraph.nonfinite", "count_paths": "compgraph.pathsum",
-         "paths": "compgraph.pathsum", "walkthrough": "compgraph.steps",
-         "trace": "compgraph.tracing", "Training": "compgraph.train",
-         "TrainingError": "compgraph.train", "sgd": "compgraph.train"}
+# Every other name is imported from its module on first use: a command imports what it
+# runs and no more (`render` never loads training or the walkthrough, and evaluating never
+# loads graphviz or networkx), so that start-up stays close to importing numpy.
+_LAZY = {
+    **dict.fromkeys(("Program", "Var"), "compgraph.builder"),
+    **dict.fromkeys(("Gradients", "Tangents", "backward", "check_gradients", "gradients",
+                     "jacobian", "local_derivatives", "numeric_gradients", "tangents"),
+                    "compgraph.differentiate"),
+    **dict.fromkeys(("Graph", "GraphBuilder", "Node"), "compgraph.graph"),
+    "check_nodes": "compgraph.nodecheck",
+    "find_nonfinite": "compgraph.nonfinite",
+    **dict.fromkeys(("OPS", "Op"), "compgraph.ops"),
+    "parse": "compgraph.parser",
+    **dict.fromkeys(("count_paths", "paths"), "compgraph.pathsum"),
+    "walkthrough": "compgraph.steps",
+    "trace": "compgraph.tracing",
+    **dict.fromkeys(("Training", "TrainingError", "sgd"), "compgraph.train"),
+    **dict.fromkeys(("to_dot", "render"), "compgraph.drawing"),
+    "stepper": "compgraph.drawing.stepper",
+    "to_networkx": "compgraph.export",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        value = globals()[name] = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found directly from now on
         return value
     raise AttributeError(f"module 'compgraph' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,7 +15,6 @@ also takes one expression in one input without ``=`` (``tanh(x)``, ``x**2``, ``1
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -236,6 +235,8 @@ def split_top_level(text: str) -> list[str]:
 def _json(text: str, where: str, **hooks: Any) -> Any:
     """JSON whose numbers follow IEEE: an integer too large for a float is ±inf (as
     ``1e999`` is), never a 4,300-digit limit or an overflow."""
+    import json  # here: most command lines give numbers only
+
     try:
         return json.loads(text, parse_int=float, **hooks)
     except RecursionError:
@@ -267,6 +268,8 @@ def number_or_json(name: str, text: str) -> Any:
         return float(text)   # float() of a string has no digit limit: 10**400 is inf
     except ValueError:
         pass
+    import json
+
     where = f"--at {name}={_short(text)}"
     try:
         value = _json(text, where)
@@ -328,6 +331,8 @@ def read_inputs(path: str | None) -> dict[str, Any]:
                 raise UsageError(f"{where}: {key!r} is given twice; give each input once")
             seen[key] = value
         return seen
+
+    import json
 
     try:
         data = _json(text, where, object_pairs_hook=no_duplicates)

@@ -32,7 +32,6 @@ compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you 
 
 from __future__ import annotations
 
-import difflib
 import gc
 
 from .errors import ParseError
@@ -354,6 +353,8 @@ class _Parser:
                               f"{later}) than this call of it runs (line {line}): define "
                               f"{name} first", *where)
         known = sorted(set(FUNCTIONS) | set(self.functions))
+        import difflib  # only a misspelt name needs it
+
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return self.error(f"unknown function {name!r} in the body of {caller.name}{hint}; "
@@ -569,6 +570,8 @@ class _Parser:
         if later:
             raise self.error(f"{name} is defined later, at line {later}: define a function "
                              "before calling it", tok.start, tok.end)
+        import difflib  # only a misspelt name needs it
+
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise self.error(f"unknown function {name!r}{hint}; known functions: "

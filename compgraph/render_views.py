@@ -15,7 +15,6 @@ from .differentiate import Gradients, backward
 from .errors import InputError, PathLimitError
 from .evaluate import Values
 from .graph import Graph
-from .nonfinite import find_nonfinite
 
 EXPLAINING = ("paths", "check", "heatmap")
 NEEDS_GRADIENTS = ("backward", "both", "check", "heatmap")
@@ -41,7 +40,10 @@ def view_options(args: argparse.Namespace, graph: Graph, values: Values | None,
                  grads: Gradients | None) -> dict[str, Any]:
     """``to_dot``'s keyword arguments for the view's own results and the NaN marker."""
     options: dict[str, Any] = {}
-    if values is not None:
+    if values is not None and (values.nonfinite is not None or
+                               (grads is not None and grads.nonfinite is not None)):
+        from .nonfinite import find_nonfinite  # only a picture with a NaN needs it
+
         report = find_nonfinite(graph, values, grads)
         if report is not None:
             options["nonfinite"] = report

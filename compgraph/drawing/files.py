@@ -20,7 +20,6 @@ import graphviz
 from ..errors import GraphvizMissingError, OutputPathError, RenderError
 from ..graph import Graph
 from .dot import to_dot
-from .convert import convert
 from .finish import finish_svg
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -49,6 +48,8 @@ def pipe(dot: graphviz.Digraph, format: str = "svg", engine: str | None = None) 
         return dot.source.encode("utf-8")
     if format in ("png", "pdf"):
         # From the finished SVG, so that they keep its shapes (convert.py).
+        from .convert import convert
+
         return convert(pipe(dot, "svg", engine), format)
     try:
         data = dot.pipe(format=format, engine=engine, quiet=True)
