@@ -9,11 +9,10 @@ rendering failure, 0 on success.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -24,7 +23,6 @@ from .errors import (CompgraphError, EvaluationError, InputError, OutputPathErro
                      RenderError, ShapeWarning)
 from .evaluate import Values, evaluate
 from .graph import Graph
-from .nonfinite import find_nonfinite
 from .parser import parse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -129,6 +127,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 name: {"numeric": to_json(c["numeric"]),
                        "relative_error": to_json(c["relative_error"]),
                        "verdict": c["verdict"]} for name, c in check.items()}
+        from .nonfinite import find_nonfinite
+
         report = find_nonfinite(graph, values, grads)
         if report is not None:  # where a NaN or an infinity was born, and how it travelled
             doc["nonfinite"] = report.as_dict()
@@ -165,6 +165,8 @@ def shown(text: str) -> str:
 def print_json(doc: Any) -> None:
     """One JSON object on one line: UTF-8 text where standard output can show it, ASCII
     escapes (``\\u03b1``, still the same JSON) where it cannot."""
+    import json  # here: only --json prints it
+
     text = json.dumps(doc, ensure_ascii=False)
     try:
         text.encode(sys.stdout.encoding or "utf-8")
@@ -229,14 +231,42 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
         p.add_argument("--output", metavar="NAME", help="the variable to treat as the output")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """The parser of a command that is not being run: takes every call and builds nothing."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Skipped]:
+        return lambda *args, **kwargs: self
+
+
+class _Commands:
+    """The sub-command parsers, all of them or only the one about to run (``only``): each
+    argument costs argparse a help formatter (which asks the terminal its size), and one
+    run of the command line needs one command's."""
+
+    def __init__(self, action: Any, only: str | None) -> None:
+        self.action, self.only, self.found = action, only, False
+
+    def wants(self, *names: str) -> bool:
+        return self.only is None or self.only in names
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if not self.wants(name):
+            return _Skipped()
+        self.found = True
+        return self.action.add_parser(name, **kwargs)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, a command's name, the parser of that
+    command alone (the whole one when there is no such command, for its error message)."""
     from .version import __version__
 
     parser = _Parser(prog="compgraph",
                      description="Build, evaluate, differentiate and draw computational graphs.")
     parser.add_argument("--version", action="version", version=f"compgraph {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
+    action = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    action.required = True
+    sub = _Commands(action, only)
 
     p = sub.add_parser("eval", help="print values and gradients")
     _common(p)
@@ -308,13 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_diff_options(p)
     p.set_defaults(func=cmd_render)
 
-    from .steps_cli import register as register_steps  # steps, worksheet
+    if sub.wants("steps", "worksheet"):
+        from .steps_cli import register as register_steps
 
-    register_steps(sub, _common)
-    from . import paths_cli, table_cli
+        register_steps(sub, _common)
+    if sub.wants("paths"):
+        from . import paths_cli
 
-    paths_cli.add_parser(sub, _common)
-    table_cli.add_parser(sub, _common)
+        paths_cli.add_parser(sub, _common)
+    if sub.wants("table"):
+        from . import table_cli
+
+        table_cli.add_parser(sub, _common)
 
     p = sub.add_parser("plot", help="plot one-input functions and their derivatives")
     p.add_argument("programs", nargs="+", metavar="PROGRAM",
@@ -326,9 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print the sampled values as CSV")
     p.set_defaults(func=cmd_plot)
 
-    from .commands import add_commands  # backprop and train
+    if sub.wants("backprop", "train"):
+        from .commands import add_commands
 
-    add_commands(sub, _common)
+        add_commands(sub, _common)
+    if only is not None and not sub.found:
+        return build_parser()
     return parser
 
 
@@ -343,7 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _escape_what_the_terminal_cannot_show()
     try:
         check_argv_text(argv)
-        args = build_parser().parse_args(argv)
+        command = argv[0] if argv and not argv[0].startswith("-") else None
+        args = build_parser(command).parse_args(argv)
         # The non-finite report (warn_nonfinite) is the one message about NaN and inf;
         # NumPy's own RuntimeWarnings would repeat it, without saying where.
         with np.errstate(all="ignore"), warnings.catch_warnings():
