@@ -12,22 +12,22 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-# Functions named as their module, imported now: importing the module later (as a
-# command does) would otherwise bind the module to the name.
-from .backprop import BackpropError, BackwardProgram, backprop
 from .errors import (CompgraphError, EvaluationError, GraphvizMissingError, InputError,
                      NotComputedError, ParseError, RenderError, ShapeWarning)
-from .evaluate import Values, evaluate
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .backprop import BackpropError, BackwardProgram, backprop
     from .builder import Program, Var
     from .differentiate import (Gradients, Tangents, backward, check_gradients, gradients,
                                 jacobian, local_derivatives, numeric_gradients, tangents)
     from .drawing import render, to_dot
     from .drawing.stepper import stepper
+    from .evaluate import Values, evaluate
     from .export import to_networkx
     from .graph import Graph, GraphBuilder, Node
     from .nodecheck import check_nodes
@@ -55,10 +55,12 @@ __all__ = [
 # runs and no more (`render` never loads training or the walkthrough, and evaluating never
 # loads graphviz or networkx), so that start-up stays close to importing numpy.
 _LAZY = {
+    **dict.fromkeys(("BackpropError", "BackwardProgram", "backprop"), "compgraph.backprop"),
     **dict.fromkeys(("Program", "Var"), "compgraph.builder"),
     **dict.fromkeys(("Gradients", "Tangents", "backward", "check_gradients", "gradients",
                      "jacobian", "local_derivatives", "numeric_gradients", "tangents"),
                     "compgraph.differentiate"),
+    **dict.fromkeys(("Values", "evaluate"), "compgraph.evaluate"),
     **dict.fromkeys(("Graph", "GraphBuilder", "Node"), "compgraph.graph"),
     "check_nodes": "compgraph.nodecheck",
     "find_nonfinite": "compgraph.nonfinite",
@@ -86,3 +88,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package, whose functions named as their modules (``evaluate``, ``backprop``)
+    stay functions: importing such a module (``from compgraph.evaluate import ...``, as
+    commands do) binds it as an attribute of its package, and would hide the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not (name in _LAZY and isinstance(value, types.ModuleType)):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
