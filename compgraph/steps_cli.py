@@ -24,10 +24,12 @@ SHEET_FORMATS = ("svg", "pdf", "png")  # worksheets and diffs: SVG, or made from
 
 def _encoded(svg: str, fmt: str) -> bytes:
     """A page compgraph finished in SVG, as ``svg``, ``pdf`` or ``png`` bytes."""
+    data = svg.encode("utf-8")
+    if fmt == "svg":
+        return data
     from .drawing.convert import convert
 
-    data = svg.encode("utf-8")
-    return data if fmt == "svg" else convert(data, fmt)
+    return convert(data, fmt)
 
 
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:

@@ -19,7 +19,6 @@ a panel with the step's arithmetic, and ``#step=N`` or ``#step=last`` in the add
 
 from __future__ import annotations
 
-import json
 import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -318,6 +317,8 @@ def stepper_source(walk: Walkthrough, *, title: str | None = None, **options: An
     dot = to_dot(walk.graph, "both", walk.values, walk.grads, **options)
     names = node_names(walk.graph)
     texts = [step_text(walk, s, names) for s in walk.steps]
+    import json  # here: the diff view, which shares this module, does not need it
+
     from .stepper_page import TEMPLATE  # the page's style and script make it too
 
     return dot.source + json.dumps({"title": title, "texts": texts, "page": TEMPLATE},
