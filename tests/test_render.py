@@ -451,15 +451,35 @@ def test_output_folder_problems_name_the_users_path(tmp_path: Path, homework) ->
 
 
 def test_a_refused_temporary_file_is_reported_as_the_target(tmp_path: Path, monkeypatch) -> None:
-    import tempfile
+    def refused(path: str, flags: int, mode: int = 0o777):     # as in a read-only folder
+        raise PermissionError(13, "Permission denied", path)
 
-    def refused(dir: str, prefix: str, suffix: str):          # as in a read-only folder
-        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "x" + suffix))
-
-    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    monkeypatch.setattr(os, "open", refused)
     with pytest.raises(RenderError) as err:
         write_atomic(tmp_path / "w.svg", b"x")
     assert str(err.value) == f"cannot write {tmp_path / 'w.svg'}: Permission denied"
+
+
+def test_the_temporary_file_is_private_and_another_name_is_taken_when_one_is_in_use(
+        tmp_path: Path, monkeypatch) -> None:
+    from compgraph.drawing import files
+
+    made: list[tuple[str, int]] = []
+    real_open = os.open
+
+    def opened(path: str, flags: int, mode: int = 0o777) -> int:
+        made.append((path, mode))
+        if len(made) == 1:  # a name in use: the next one is tried
+            raise FileExistsError(17, "File exists", path)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(files.os, "open", opened)
+    (tmp_path / "w.svg").write_bytes(b"old")
+    assert write_atomic(tmp_path / "w.svg", b"new").read_bytes() == b"new"
+    assert len(made) == 2 and made[0][0] != made[1][0]
+    assert all(Path(p).parent == tmp_path and Path(p).name.startswith(".w.svg.")
+               and p.endswith(".tmp") and mode == 0o600 for p, mode in made)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.svg"]
 
 
 @pytest.mark.needs_dot

@@ -9,9 +9,9 @@ file is written. The ``dot`` format needs no Graphviz binary; the others raise
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -102,6 +102,21 @@ def check_folder(path: str | os.PathLike[str]) -> None:
     raise RenderError(f"cannot write {path}: the folder {folder} does not exist")
 
 
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new private (0600) file beside ``path`` (``.w.svg.<random>.tmp``), open for
+    writing, made as ``tempfile.mkstemp`` makes it: tempfile itself loads ``random`` and
+    ``shutil``, a few milliseconds of every picture the command line writes."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_BINARY", 0))
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` all at once: either the whole new file or the old one stays.
 
@@ -116,11 +131,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     path = Path(path)
     check_folder(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _temporary_beside(path)
     except OSError as err:
         raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
     try:
-        # mkstemp makes a private (0600) file; the picture gets the usual permissions.
+        # The temporary file is private (0600); the picture gets the usual permissions.
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
