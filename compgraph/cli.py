@@ -31,8 +31,24 @@ __all__ = ["UsageError", "main", "read_program", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
+    _adding = False
+
     def error(self, message: str) -> None:  # one line and exit 2, as for every other mistake
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        self._adding = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._adding = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse checks each argument it adds (its metavar) with a help formatter, which
+        # asks the terminal its width and loads shutil to do so; the check needs no width.
+        if self._adding:
+            return self.formatter_class(prog=self.prog, width=80)  # type: ignore[call-arg]
+        return super()._get_formatter()
 
 
 # --- shared option handling (what the user typed is read in cli_input) ------------------
@@ -264,7 +280,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="compgraph",
                      description="Build, evaluate, differentiate and draw computational graphs.")
     parser.add_argument("--version", action="version", version=f"compgraph {__version__}")
-    action = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # prog given, as argparse would make it (from a help formatter: see _Parser)
+    action = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                   prog="compgraph")
     action.required = True
     sub = _Commands(action, only)
 
