@@ -40,7 +40,6 @@ Python), the use reads the argument's circle.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 import re
 from dataclasses import dataclass
@@ -95,6 +94,8 @@ def calls_named(graph: Graph, names: Iterable[str]) -> frozenset[int]:
                 raise RenderError(f"no call named {name!r} to expand: the program calls no "
                                   "function defined with def")
             functions = list(dict.fromkeys(c.function for c in graph.calls))
+            import difflib  # only a misspelt name needs it
+
             close = difflib.get_close_matches(name, functions + [c.id for c in graph.calls],
                                               n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
