@@ -106,5 +106,10 @@ class GraphvizMissingError(RenderError):
     """The Graphviz ``dot`` binary is needed and was not found."""
 
 
+class GraphTooLargeError(RenderError):
+    """A picture whose drawing is estimated to take longer than allowed (``max_seconds``):
+    refused before the work, with what would draw it sooner."""
+
+
 class ConverterMissingError(RenderError):
     """The SVG converter that makes PNG and PDF (librsvg's ``rsvg-convert``) was not found."""

@@ -43,14 +43,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import graphviz
 
-from ..errors import RenderError
+from ..errors import GraphTooLargeError, RenderError
 from ..graph import CONST, INPUT, Graph
 from ..ops import OPS
 from . import annotate, fit
 from . import markup as mk
 from .collapse import Wiring
 from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
-from .layout import BEST, Layout, choose_layout, dot_work, fixed_positions, layered_order
+from .layout import (BEST, Cost, Layout, about, choose_layout, dot_work, estimate_cost,
+                     fixed_positions, layered_order)
 from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
 
 BASE_VIEWS = ("forward", "backward", "both", "tangent")
@@ -76,13 +77,16 @@ class Digraph(graphviz.Digraph):
     """A ``graphviz.Digraph`` whose notebook display draws operators as D shapes.
 
     ``note`` is a sentence for the user (e.g. that large-graph layout settings were used),
-    or ``None``; ``work`` the estimate of dot's work the layout was chosen by. ``neato_no_op`` is 2 when every node carries its position (large graphs):
-    ``pipe`` and ``render`` then only draw, they do not lay out.
+    or ``None``; ``work`` the estimate of dot's work the layout was chosen by, ``cost`` the
+    estimate of the time drawing takes (layout.estimate_cost). ``neato_no_op`` is 2 when
+    every node carries its position (large graphs): ``pipe`` and ``render`` then only
+    draw, they do not lay out.
     """
 
     note: str | None = None
     neato_no_op: int | None = None
     work: int = 0  # the estimate of dot's work that chose the layout (layout.dot_work)
+    cost: Cost | None = None
 
     def pipe(self, format: str | None = None, renderer: str | None = None,
              formatter: str | None = None, neato_no_op: int | None = None,
@@ -824,6 +828,49 @@ class _Builder:
         _, preds, _ = self.items()
         return dot_work(preds, self.labelled())
 
+    def choose(self, layout: str, output_format: str,
+               max_seconds: float | None) -> tuple[int, Cost]:
+        """Choose the layout (its note worded by the estimate of the time it takes), from
+        counts only: a picture estimated to take longer than ``max_seconds`` is refused
+        here, before anything is built. Returns dot's work and the estimate."""
+        _, preds, _ = self.items()
+        labelled = self.labelled()
+        work = dot_work(preds, labelled)
+        nodes, edges = len(preds), sum(len(p) for p in preds)
+        counts = (nodes, edges, edges if labelled else 0, work)
+        chosen = choose_layout(work, layout)
+        cost = estimate_cost(chosen, *counts, output_format)
+        if chosen.note:
+            chosen = choose_layout(work, layout, cost.total)
+        if max_seconds is not None and cost.total > max_seconds:
+            raise GraphTooLargeError(self.too_large(chosen, cost, counts, output_format,
+                                                    max_seconds))
+        self.layout = chosen
+        return work, cost
+
+    def too_large(self, chosen: Layout, cost: Cost, counts: tuple[int, int, int, int],
+                  output_format: str, max_seconds: float) -> str:
+        """Why a picture is refused, and what would draw it in time."""
+        nodes, edges = counts[:2]
+        how = "fixed positions" if chosen.positioned else "dot's layout"
+        advice = []
+        if self.g.calls and not self.w.blocks:
+            advice.append("draw each function call as one block (collapse=True, --collapse)")
+        if not chosen.positioned:
+            fast = estimate_cost(choose_layout(counts[3], "fast"), *counts, output_format)
+            if fast.total <= max_seconds:
+                advice.append(f"lay it out with fixed positions (layout='fast', --layout "
+                              f"fast; {about(fast.total)})")
+        if output_format in ("png", "pdf"):
+            svg = estimate_cost(chosen, *counts, "svg")
+            if svg.total <= max_seconds:
+                advice.append(f"write SVG instead ({about(svg.total)})")
+        advice.append(f"write the DOT and lay it out yourself (--format dot; "
+                      f"{about(cost.build)})")
+        return (f"this picture would take {about(cost.total)} to draw ({nodes:,} DOT "
+                f"nodes and {edges:,} edges, {output_format.upper()} with {how}), more "
+                f"than the {max_seconds:g} s allowed; " + ", or ".join(advice))
+
     def labelled(self) -> bool:
         """Whether any edge carries a label (then ``dot`` doubles its ranks)."""
         for grp in self.w.groups:
@@ -855,7 +902,8 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
            costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4,
            paths: Any = None, path: int | None = None, check: Any = None,
            nonfinite: Any = None, collapse: bool = False,
-           expand: Iterable[str] = ()) -> Digraph:
+           expand: Iterable[str] = (), max_seconds: float | None = None,
+           output_format: str = "svg") -> Digraph:
     """The picture of ``graph`` in ``view`` as a ``graphviz.Digraph`` (no binary needed).
 
     ``values`` (``compgraph.evaluate``), ``grads`` (``compgraph.backward``), ``tangents``
@@ -879,6 +927,11 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     ``compgraph.paths`` (``path=k``: path ``k`` alone), ``check`` that of
     ``compgraph.check_nodes``, ``heatmap`` the gradients; ``nonfinite``
     (``compgraph.find_nonfinite``) marks where a NaN was born, on any view.
+
+    ``.cost`` estimates the time the picture takes to draw in ``output_format`` (svg, png,
+    pdf, or dot: building only), from its size alone; with ``max_seconds``, a picture
+    estimated to take longer is a :class:`~compgraph.errors.GraphTooLargeError` raised
+    before it is built, which says what would draw it in time.
 
     >>> from compgraph.graph import GraphBuilder
     >>> b = GraphBuilder()
@@ -918,8 +971,7 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
                        max_grid=max_grid, wiring=wiring)
     builder.overlay = overlay_for(view, builder, paths=paths, path=path, check=check,
                                   nonfinite=nonfinite)
-    work = builder.dot_work()
-    builder.layout = choose_layout(work, layout)
+    work, cost = builder.choose(layout, output_format, max_seconds)
     if rankdir == "auto" and not builder.layout.positioned:
         builder.rankdir, builder.rows = fit.direction(builder, legend)
     if legend and len(wiring.groups) <= fit.AUTO_NODES:
@@ -927,4 +979,5 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
         builder.legend_width = max(fit.estimate(builder)[0], LEGEND_MIN_WIDTH)
     dot = builder.build(title, legend)
     dot.work = work
+    dot.cost = cost
     return dot

@@ -16,11 +16,21 @@ reads its input again in every statement (``p_i = p_{i-1}*x + 1``: x's edges spa
 ranks) costs as much at 25 statements as a plain chain at 300; counting edges, as before,
 let such programs take a minute. It says so in a note the caller can show the user.
 
+What a picture costs is estimated before it is built (:func:`estimate_cost`): fixed
+positions cost a fixed time per DOT node and edge in each step (building the DOT, drawing,
+finishing the SVG, converting it to PNG or PDF), and ``dot``'s own layout grows with its
+work much faster. The note says "renders in seconds" only when the estimate does, and a
+caller can refuse a picture whose estimate is too long (``to_dot(max_seconds=...)``; the
+command line refuses above ``MAX_SECONDS``).
+
 >>> choose_layout(10).name, choose_layout(10).note
 ('best', None)
 >>> big = choose_layout(5000)
 >>> big.name, big.engine, big.positioned
 ('fast', 'neato', True)
+>>> estimate_cost(FAST, 1000, 1000, 1000, 10**6).total < SECONDS < estimate_cost(
+...     FAST, 100_000, 100_000, 100_000, 10**8).total
+True
 >>> dot_work([[], [0], [1], [0, 2]], labelled=False)  # 4 nodes; 0 -> 3 spans 3 ranks: +2
 6
 >>> layered_order([[], [], [0, 1], [2]])
@@ -34,6 +44,28 @@ from types import MappingProxyType
 from typing import Mapping, Sequence
 
 from ..errors import RenderError
+
+# What drawing costs, in seconds on this project's machines (two shared cores), measured
+# by bench/bench_render.py --issue13 on programs of 1,000 to 20,000 statements of two
+# shapes and rounded up. With fixed positions, each step costs about the same for every
+# DOT element (a node, an edge, or an edge's label, which is a node of its own there):
+# building the DOT (the graphviz package quotes every attribute), drawing it (neato -n2),
+# finishing and writing the SVG, and converting that to PNG or PDF (rsvg-convert).
+SECONDS_PER_ELEMENT = MappingProxyType({
+    "build": 60e-6, "draw": 40e-6, "finish": 20e-6, "png": 150e-6, "pdf": 150e-6})
+# dot's own layout, against its work, at least: DOT_SECONDS at a work of FAST_ABOVE_WORK,
+# growing as the work to the power DOT_GROWTH. bench/bench_render.py measures 1-1.5 s at
+# 2,000, 4-6 s at 2,900-3,600, 6-7 s (a random program) to 8-21 s at 5,100 and over a
+# minute from 6,300 (horner, accumulate) on seven shapes of programs: how fast it grows
+# depends on the shape far more than on the work. This is the most favourable shape's
+# time, so that layout="best", which asks for dot, is refused only when no shape of that
+# size would be drawn in time ("auto" uses dot only up to FAST_ABOVE_WORK).
+DOT_SECONDS = 1.0
+DOT_GROWTH = 2.0
+# A picture estimated to take longer is refused by the command line (the issue's "about a
+# minute"), and only one estimated under SECONDS is said to render "in seconds".
+MAX_SECONDS = 60.0
+SECONDS = 10.0
 
 # dot's work (dot_work) above which "auto" switches to fixed positions. Measured by
 # bench/bench_render.py over seven program shapes of 20-300 statements on this project's
@@ -70,18 +102,82 @@ FAST = Layout("fast", "neato", MappingProxyType({
 }), positioned=True)
 
 
-def choose_layout(work: int, layout: str = "auto") -> Layout:
-    """The layout for a picture whose ``dot_work`` is ``work``: ``best``, ``fast`` or ``auto``."""
+def choose_layout(work: int, layout: str = "auto", seconds: float | None = None) -> Layout:
+    """The layout for a picture whose ``dot_work`` is ``work``: ``best``, ``fast`` or ``auto``;
+    ``seconds``, the estimate of drawing it so (:func:`estimate_cost`), words the note.
+
+    >>> print(choose_layout(5000, seconds=42.0).note)  # doctest: +NORMALIZE_WHITESPACE
+    large graph (dot would lay out about 5000 nodes, its own included): drawn with fixed
+    layered positions and straight edges, in about 40 s; use layout='best' (--layout best)
+    for dot's tidier but much slower layout
+    """
     if layout not in LAYOUTS:
         raise RenderError(f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
     if layout == "best" or (layout == "auto" and work <= FAST_ABOVE_WORK):
         return BEST
     if layout == "fast":
         return FAST
+    when = (" so it renders in seconds" if seconds is None or seconds < SECONDS else
+            f", in {about(seconds)}")
     return Layout(FAST.name, FAST.engine, FAST.graph, FAST.positioned, note=(
         f"large graph (dot would lay out about {work} nodes, its own included): drawn with "
-        f"fixed layered positions and straight edges so it renders in seconds; use "
-        f"layout='best' (--layout best) for dot's tidier but much slower layout"))
+        f"fixed layered positions and straight edges{when}; use layout='best' (--layout "
+        f"best) for dot's tidier but much slower layout"))
+
+
+def about(seconds: float) -> str:
+    """A duration as a person would round it: ``about 40 s``, ``about 3 min``.
+
+    >>> about(7.6), about(42), about(185), about(20000), about(1e9)
+    ('about 8 s', 'about 40 s', 'about 3 min', 'about 6 h', 'more than a day')
+    """
+    if seconds < 10:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 100:
+        return f"about {round(seconds, -1):.0f} s"
+    if seconds < 5400:
+        return f"about {max(2, round(seconds / 60))} min"
+    if seconds < 86400:
+        return f"about {round(seconds / 3600)} h"
+    return "more than a day"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Estimated seconds of drawing one picture: building its DOT, laying it out (with
+    fixed positions, only drawing it), and finishing it (the SVG pass, a conversion to
+    PNG or PDF, writing the file)."""
+
+    build: float
+    layout: float
+    finish: float
+
+    @property
+    def total(self) -> float:
+        return self.build + self.layout + self.finish
+
+
+def dot_seconds(work: int) -> float:
+    """An estimate of ``dot``'s layout time for a picture of this ``dot_work``.
+
+    >>> dot_seconds(FAST_ABOVE_WORK), dot_seconds(10 * FAST_ABOVE_WORK) > MAX_SECONDS
+    (1.0, True)
+    """
+    return DOT_SECONDS * (max(work, 1) / FAST_ABOVE_WORK) ** DOT_GROWTH
+
+
+def estimate_cost(layout: Layout, nodes: int, edges: int, labels: int, work: int,
+                  format: str = "svg") -> Cost:
+    """What drawing a picture of ``nodes`` DOT nodes and ``edges`` edges (``labels`` of
+    them labelled) in ``layout`` and ``format`` is estimated to take; ``work`` is its
+    ``dot_work``. Counts are all it needs: it is asked before anything is built."""
+    per = SECONDS_PER_ELEMENT
+    elements = nodes + edges + (labels if layout.positioned else 0)
+    build = per["build"] * elements
+    if format == "dot":
+        return Cost(build, 0.0, 0.0)
+    drawn = per["draw"] * elements if layout.positioned else dot_seconds(work)
+    return Cost(build, drawn, (per["finish"] + per.get(format, 0.0)) * elements)
 
 
 def dot_work(preds: Sequence[Sequence[int]], labelled: bool) -> int:
