@@ -14,8 +14,8 @@ def run() -> None:
     ours): a fifth of a small ``render``'s time (bench/bench_render.py --latency), spent
     after the work is done, while the operating system frees the whole process at once.
     Nothing is left to do by then: pictures are written, closed and synced (files.py),
-    compgraph starts no threads and registers no exit handlers, so the standard streams
-    are all there is to flush.
+    the progress line's timer thread has stopped (progress.py), and compgraph registers no
+    exit handlers, so the standard streams are all there is to flush.
     """
     code = main()
     for stream in (sys.stdout, sys.stderr):

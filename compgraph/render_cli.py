@@ -25,9 +25,19 @@ def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from .progress import Progress
+
+    # A large picture takes a while: its steps and the time so far on standard error
+    # (a terminal only), from two seconds on.
+    with Progress(sys.stderr, "render") as progress:
+        return _render(args, progress)
+
+
+def _render(args: argparse.Namespace, progress: Any) -> int:
     from . import cli
     from .drawing import pipe, to_dot, write_atomic
     from .drawing.files import check_folder, format_of
+    from .drawing.layout import MAX_SECONDS, about
 
     if args.view == "diff":
         from .steps_cli import run_diff
@@ -43,6 +53,7 @@ def run_render(args: argparse.Namespace) -> int:
         raise cli.UsageError("--against and --train-step belong to the diff view: add --view diff")
     values: Values | None = None
     grads = tans = local = None
+    progress.step("reading and evaluating the program")
     graph = cli.load_graph(args)   # once: PROGRAM may be standard input
     try:
         values = cli.evaluate_at(args, graph)
@@ -76,6 +87,12 @@ def run_render(args: argparse.Namespace) -> int:
         raise cli.UsageError(f"--max-grid {args.max_grid}: give 0 or more rows and columns "
                              "(0 draws every array as its shape and range)")
     options = view_options(args, graph, values, all_grads)
+    # The format first: a picture estimated to take longer than MAX_SECONDS to draw in it
+    # is refused before it is built (DOT alone is always written: it is the way out).
+    if args.out is not None and not folder:
+        fmt = format_of(args.out, args.format)
+    else:
+        fmt = args.format or "svg"
 
     def draw(path: int | None = None) -> Any:
         return to_dot(graph, args.view, values, grads, tans, local,
@@ -83,8 +100,11 @@ def run_render(args: argparse.Namespace) -> int:
                       rankdir=args.rankdir, theme=args.theme,
                       label_anonymous=args.label_anonymous, title=args.title,
                       costs=args.cost, layout=args.layout, max_grid=args.max_grid, path=path,
-                      collapse=args.collapse, expand=args.expand, **options)
+                      collapse=args.collapse, expand=args.expand,
+                      max_seconds=None if fmt == "dot" else MAX_SECONDS,
+                      output_format=fmt, **options)
 
+    progress.step("building the picture")
     if folder:
         for written in write_each_path(args, _default_path(args, graph, "x").stem,
                                        draw, len(options["paths"].paths)):
@@ -92,21 +112,25 @@ def run_render(args: argparse.Namespace) -> int:
         return cli.EXIT_OK
     dot = draw()
     if dot.note:
-        print(f"note: {dot.note}", file=sys.stderr)
+        progress.say(f"note: {dot.note}")
 
     if args.out is not None:
         path = Path(args.out)
-        fmt = format_of(path, args.format)
-    elif args.format == "dot":
+    elif fmt == "dot":
+        progress.step("writing the DOT")
         cli.write_utf8(dot.source)
         return cli.EXIT_OK
     else:
-        fmt = args.format or "svg"
         path = _default_path(args, graph, fmt)
-        print(f"note: no -o given, writing {path}", file=sys.stderr)
+        progress.say(f"note: no -o given, writing {path}")
     check_folder(path)   # before Graphviz runs: a mistyped folder fails at once
+    cost = dot.cost
+    progress.step(f"laying out with {dot.engine}" + (f" ({about(cost.layout + cost.finish)})"
+                                                     if cost is not None else ""))
     data = pipe(dot, fmt)
+    progress.step(f"writing {path}")
     written = write_atomic(path, data)
+    progress.close()
     print(written)
     if args.open_viewer:
         import graphviz

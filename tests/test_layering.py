@@ -37,7 +37,7 @@ LAYER_OF = {
     "compgraph.paths_cli": "command line", "compgraph.table_cli": "command line",
     "compgraph.render_views": "command line",
     "compgraph.__main__": "command line",
-    "compgraph.commands": "command line",
+    "compgraph.commands": "command line", "compgraph.progress": "command line",
     "compgraph.train": "evaluation", "compgraph.train_plot": "rendering",
     # the main job (`python -m compgraph.gallery`): an entry point that renders the examples
     "compgraph.gallery": "command line",
