@@ -254,3 +254,18 @@ def test_render_shows_nothing_when_standard_error_is_not_a_terminal(
     monkeypatch.setattr(Progress, "AFTER", 0.0)
     assert main(["render", "w = x*y", "--at", "x=2,y=3", "-o", str(tmp_path / "w.svg")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_png_and_pdf_are_refused_past_what_the_converter_reads(monkeypatch) -> None:
+    from compgraph.drawing import dot as dot_module
+
+    g = cg.parse(HORNER_40)
+    monkeypatch.setattr(dot_module, "CONVERTER_MAX_XML", 100)  # rsvg-convert's is a million
+    for fmt in ("png", "pdf"):
+        with pytest.raises(GraphTooLargeError) as err:
+            to_dot(g, output_format=fmt)
+        assert str(err.value).startswith(f"this picture is too large for {fmt.upper()}: "
+                                         "rsvg-convert, which makes it from the SVG, reads at "
+                                         "most 100 SVG elements and it would have about ")
+        assert "write SVG instead (about" in str(err.value)
+    assert to_dot(g, output_format="svg").cost is not None

@@ -50,8 +50,9 @@ from . import annotate, fit
 from . import markup as mk
 from .collapse import Wiring
 from .format import TOOLTIP_VALUES, format_shape, format_value, is_array
-from .layout import (BEST, Cost, Layout, about, choose_layout, dot_work, estimate_cost,
-                     fixed_positions, layered_order)
+from .layout import (BEST, CONVERTER_MAX_XML, XML_PER_ELEMENT, Cost, Layout, about,
+                     choose_layout, dot_work, drawn_elements, estimate_cost, fixed_positions,
+                     layered_order)
 from .style import SANS, SERIF_ITALIC, Theme, theme as get_theme
 
 BASE_VIEWS = ("forward", "backward", "both", "tangent")
@@ -842,6 +843,14 @@ class _Builder:
         cost = estimate_cost(chosen, *counts, output_format)
         if chosen.note:
             chosen = choose_layout(work, layout, cost.total)
+        xml = XML_PER_ELEMENT * drawn_elements(chosen, *counts[:3])
+        if output_format in ("png", "pdf") and xml > CONVERTER_MAX_XML:
+            svg = estimate_cost(chosen, *counts, "svg")
+            raise GraphTooLargeError(
+                f"this picture is too large for {output_format.upper()}: rsvg-convert, which "
+                f"makes it from the SVG, reads at most {CONVERTER_MAX_XML:,} SVG elements and "
+                f"it would have about {xml:,}; write SVG instead ({about(svg.total)}), or the "
+                f"DOT (--format dot; {about(cost.build)})")
         if max_seconds is not None and cost.total > max_seconds:
             raise GraphTooLargeError(self.too_large(chosen, cost, counts, output_format,
                                                     max_seconds))

@@ -45,14 +45,17 @@ from typing import Mapping, Sequence
 
 from ..errors import RenderError
 
-# What drawing costs, in seconds on this project's machines (two shared cores), measured
-# by bench/bench_render.py --issue13 on programs of 1,000 to 20,000 statements of two
-# shapes and rounded up. With fixed positions, each step costs about the same for every
-# DOT element (a node, an edge, or an edge's label, which is a node of its own there):
-# building the DOT (the graphviz package quotes every attribute), drawing it (neato -n2),
-# finishing and writing the SVG, and converting that to PNG or PDF (rsvg-convert).
+# What drawing costs, in CPU seconds on this project's machines (two shared cores), from
+# bench/bench_render.py --calibrate on programs of 1,000 to 20,000 statements of two
+# shapes (each statement reading recent names, or any earlier one), rounded up. With fixed
+# positions each step costs about the same for every DOT element (a node, an edge, or an
+# edge's label, which is a node of its own there): building the DOT, 40-80 us (the
+# graphviz package quotes every attribute); drawing it (neato -n2), 23-44 us; finishing
+# the SVG, 11-18 us; converting that to PNG or PDF (rsvg-convert), 100-400 us, the most for
+# long edges. The estimate counts every edge of a labelled picture as labelled, which
+# makes up for the low rounding of the first two.
 SECONDS_PER_ELEMENT = MappingProxyType({
-    "build": 60e-6, "draw": 40e-6, "finish": 20e-6, "png": 150e-6, "pdf": 150e-6})
+    "build": 60e-6, "draw": 40e-6, "finish": 20e-6, "png": 300e-6, "pdf": 300e-6})
 # dot's own layout, against its work, at least: DOT_SECONDS at a work of FAST_ABOVE_WORK,
 # growing as the work to the power DOT_GROWTH. bench/bench_render.py measures 1-1.5 s at
 # 2,000, 4-6 s at 2,900-3,600, 6-7 s (a random program) to 8-21 s at 5,100 and over a
@@ -62,6 +65,11 @@ SECONDS_PER_ELEMENT = MappingProxyType({
 # size would be drawn in time ("auto" uses dot only up to FAST_ABOVE_WORK).
 DOT_SECONDS = 1.0
 DOT_GROWTH = 2.0
+# librsvg's rsvg-convert, which makes PNG and PDF (convert.py), refuses an SVG of more than
+# a million XML elements; a drawn DOT element is about seven of them (bench: 452,012 for
+# 63,965, a program of 5,000 statements).
+CONVERTER_MAX_XML = 1_000_000
+XML_PER_ELEMENT = 7
 # A picture estimated to take longer is refused by the command line (the issue's "about a
 # minute"), and only one estimated under SECONDS is said to render "in seconds".
 MAX_SECONDS = 60.0
@@ -166,13 +174,19 @@ def dot_seconds(work: int) -> float:
     return DOT_SECONDS * (max(work, 1) / FAST_ABOVE_WORK) ** DOT_GROWTH
 
 
+def drawn_elements(layout: Layout, nodes: int, edges: int, labels: int) -> int:
+    """The DOT elements drawn: nodes and edges, and with fixed positions each edge label,
+    which is a node of its own there."""
+    return nodes + edges + (labels if layout.positioned else 0)
+
+
 def estimate_cost(layout: Layout, nodes: int, edges: int, labels: int, work: int,
                   format: str = "svg") -> Cost:
     """What drawing a picture of ``nodes`` DOT nodes and ``edges`` edges (``labels`` of
     them labelled) in ``layout`` and ``format`` is estimated to take; ``work`` is its
     ``dot_work``. Counts are all it needs: it is asked before anything is built."""
     per = SECONDS_PER_ELEMENT
-    elements = nodes + edges + (labels if layout.positioned else 0)
+    elements = drawn_elements(layout, nodes, edges, labels)
     build = per["build"] * elements
     if format == "dot":
         return Cost(build, 0.0, 0.0)
