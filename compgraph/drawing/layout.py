@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from ..errors import RenderError
 
@@ -73,7 +73,7 @@ XML_PER_ELEMENT = 7
 # A picture estimated to take longer is refused by the command line (the issue's "about a
 # minute"), and only one estimated under SECONDS is said to render "in seconds".
 MAX_SECONDS = 60.0
-SECONDS = 10.0
+SECONDS = 5.0
 
 # dot's work (dot_work) above which "auto" switches to fixed positions. Measured by
 # bench/bench_render.py over seven program shapes of 20-300 statements on this project's
@@ -150,8 +150,7 @@ def about(seconds: float) -> str:
     return "more than a day"
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):  # not a dataclass: every command line render imports this module
     """Estimated seconds of drawing one picture: building its DOT, laying it out (with
     fixed positions, only drawing it), and finishing it (the SVG pass, a conversion to
     PNG or PDF, writing the file)."""
