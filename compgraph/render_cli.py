@@ -6,13 +6,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .differentiate import local_derivatives, tangents
 from .errors import InputError
 from .evaluate import Values
 from .graph import Graph
 from .render_views import NEEDS_GRADIENTS, gradients_for, view_options, wants_folder, write_each_path
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 
 def _default_path(args: argparse.Namespace, graph: Graph, fmt: str) -> Path:
@@ -33,7 +36,7 @@ def run_render(args: argparse.Namespace) -> int:
         return _render(args, progress)
 
 
-def _render(args: argparse.Namespace, progress: Any) -> int:
+def _render(args: argparse.Namespace, progress: Progress) -> int:
     from . import cli
     from .drawing import pipe, to_dot, write_atomic
     from .drawing.files import check_folder, format_of
@@ -117,16 +120,14 @@ def _render(args: argparse.Namespace, progress: Any) -> int:
     if args.out is not None:
         path = Path(args.out)
     elif fmt == "dot":
-        progress.step("writing the DOT")
+        progress.close()  # the DOT goes to the terminal the progress line is on
         cli.write_utf8(dot.source)
         return cli.EXIT_OK
     else:
         path = _default_path(args, graph, fmt)
         progress.say(f"note: no -o given, writing {path}")
     check_folder(path)   # before Graphviz runs: a mistyped folder fails at once
-    cost = dot.cost
-    progress.step(f"laying out with {dot.engine}" + (f" ({about(cost.layout + cost.finish)})"
-                                                     if cost is not None else ""))
+    progress.step(f"laying out with {dot.engine} ({about(dot.cost.layout + dot.cost.finish)})")
     data = pipe(dot, fmt)
     progress.step(f"writing {path}")
     written = write_atomic(path, data)
