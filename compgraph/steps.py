@@ -22,9 +22,8 @@ the HTML stepper, worksheets) show a prefix of it; nothing here draws or formats
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -32,6 +31,9 @@ from .differentiate import Gradients, backward, local_derivatives
 from .errors import InputError
 from .evaluate import Values, evaluate, point
 from .graph import CONST, Graph
+
+if TYPE_CHECKING:
+    import random
 
 Value = Any
 
@@ -207,6 +209,8 @@ def friendly_inputs(graph: Graph, seed: int, given: Mapping[str, Any] | None = N
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"the seed must be a whole number, not {seed!r}")
+    import random  # here: the diff view and the stepper, which import this module, need none
+
     given = dict(given or {})
     template = _template(graph, given)
     rng = random.Random(seed)

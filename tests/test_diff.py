@@ -58,6 +58,16 @@ def test_marks() -> None:
     assert mark(float("nan"), float("nan")) is None
 
 
+def test_marks_of_two_numbers_are_those_of_their_arrays() -> None:
+    """Two floats take a path of their own (no NumPy): the same answers as 0-d arrays."""
+    specials = [0.0, -0.0, 1.0, -1.0, 1.0 + 1e-12, 1.0 + 1e-8, 1e-300, -1e-300, 1e300,
+                float("inf"), float("-inf"), float("nan"), 2.0, -2.0, 3.5]
+    for a in specials:
+        for b in specials:
+            assert mark(a, b) == mark(np.array(a), np.array(b)), (a, b)
+            assert mark(np.float64(a), np.float64(b)) == mark(np.array(a), np.array(b))
+
+
 @pytest.mark.needs_dot
 def test_diff_marks_what_changed_and_sign_flips() -> None:
     g = cg.parse(HOMEWORK.read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ moved. Both evaluations are arguments: nothing is computed here but the comparis
 from __future__ import annotations
 
 import copy
+import math
 import xml.etree.ElementTree as ET
 from typing import Any, Sequence
 
@@ -34,6 +35,15 @@ CHANGES_SIZE = 12  # points: the lines listing what moved
 def mark(before: Any, after: Any) -> str | None:
     """``flipped`` when some entry changed sign (both nonzero), ``changed`` when some entry
     moved (beyond rounding: a relative 1e-9), else ``None``."""
+    if isinstance(before, float) and isinstance(after, float):
+        # Two numbers: the test below without NumPy's array machinery, which costs a
+        # picture of a scalar program a few milliseconds (its every number is compared).
+        if before > 0 > after or before < 0 < after:
+            return "flipped"
+        if before == after or (math.isnan(before) and math.isnan(after)):
+            return None
+        finite = math.isfinite(before) and math.isfinite(after)
+        return None if finite and abs(before - after) <= 1e-9 * abs(after) else "changed"
     a, b = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     if a.shape != b.shape:
         return "changed"
