@@ -26,7 +26,7 @@ NOT_FOR_RENDER = (
     "compgraph.tracing", "compgraph.nonfinite", "compgraph.backprop",
     "compgraph.paths_cli", "compgraph.table_cli", "compgraph.commands",
     "compgraph.drawing.convert", "compgraph.drawing.stepper", "compgraph.drawing.film",
-    "html", "json", "csv", "difflib", "tempfile", "random", "shutil",
+    "html", "json", "csv", "difflib", "tempfile", "random", "shutil", "heapq",
 )
 
 

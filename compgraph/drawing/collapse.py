@@ -40,7 +40,6 @@ Python), the use reads the argument's circle.
 
 from __future__ import annotations
 
-import heapq
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -346,6 +345,8 @@ class Wiring:
     def _order(self, hidden: list[int]) -> list[Group]:
         """The drawn groups in an order with every operand before its users: by graph id
         where that allows (a block in its result's place), found by Kahn's algorithm."""
+        import heapq  # here: only a collapsed picture orders its groups
+
         g, n = self.g, self.n
         keyed: list[tuple[tuple[int, int, int], Group]] = []
         for node in g.nodes:
