@@ -166,6 +166,9 @@ def test_the_note_says_renders_in_seconds_only_when_the_estimate_does(monkeypatc
     assert f"straight edges, in {layout.about(long.cost.total)}; use layout='best'" in long.note
     assert layout.choose_layout(5000, seconds=3.0).note.count("so it renders in seconds") == 1
     assert ", in about 2 min;" in layout.choose_layout(5000, seconds=130.0).note
+    # Without an estimate, no claim about the time at all.
+    unknown = layout.choose_layout(5000).note
+    assert "seconds" not in unknown and "about" not in unknown.split(":")[1]
 
 
 # --- the progress line ----------------------------------------------------------------------

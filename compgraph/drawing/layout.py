@@ -125,7 +125,7 @@ def choose_layout(work: int, layout: str = "auto", seconds: float | None = None)
         return BEST
     if layout == "fast":
         return FAST
-    when = (" so it renders in seconds" if seconds is None or seconds < SECONDS else
+    when = ("" if seconds is None else " so it renders in seconds" if seconds < SECONDS else
             f", in {about(seconds)}")
     return Layout(FAST.name, FAST.engine, FAST.graph, FAST.positioned, note=(
         f"large graph (dot would lay out about {work} nodes, its own included): drawn with "
