@@ -270,11 +270,12 @@ _ESTIMATE = re.compile(r"(?:renders in seconds|in (about [\d.]+ \w+)|would take 
 
 
 def large_rows(sizes: tuple[int, ...] = LARGE) -> bool:
-    print(f"\n`python -m compgraph render FILE --view backward -o FILE.svg`, end to end (wall "
-          f"clock; CPU time of the process and its children); target at {sizes[-1]:,} "
-          f"statements: written within {TARGET_LARGE[0]:.0f} s or refused within "
-          f"{TARGET_LARGE[1]:.0f} s")
-    print(f"  {'shape':<8} {'N':>6} {'did':<8} {'wall':>7} {'CPU':>7}  estimate printed")
+    print(f"\n`python -m compgraph render FILE --view backward -o FILE.svg` (and .png at "
+          f"{sizes[-1]:,}), end to end (wall clock; CPU time of the process and its "
+          f"children); target at {sizes[-1]:,} statements: written within "
+          f"{TARGET_LARGE[0]:.0f} s or refused within {TARGET_LARGE[1]:.0f} s")
+    print(f"  {'shape':<8} {'N':>6} {'file':<4} {'did':<8} {'wall':>7} {'CPU':>7}  "
+          f"what it said")
     scratch = Path(tempfile.mkdtemp(prefix="compgraph-bench-large-"))
     met = True
     try:
@@ -286,29 +287,34 @@ def large_rows(sizes: tuple[int, ...] = LARGE) -> bool:
                 program = scratch / f"{shape}-{n}.cg"
                 program.write_text("".join(f"{k} = {v}\n" for k, v in point.items() if k in used)
                                    + source)
-                out = scratch / f"{shape}-{n}.svg"
-                cmd = [sys.executable, "-m", "compgraph", "render", str(program), "--view",
-                       "backward", "-o", str(out)]
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                start = time.perf_counter()
-                done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-                wall = time.perf_counter() - start
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-                did = ("written" if done.returncode == 0 and out.exists() else
-                       "refused" if "allowed" in done.stderr else f"exit {done.returncode}")
-                m = _ESTIMATE.search(done.stderr)
-                said = ("-" if m is None else "in seconds" if m.group(0) == "renders in seconds"
-                        else m.group(1) or m.group(2))
-                verdict = ""
-                if n == sizes[-1]:
-                    limit = TARGET_LARGE[0] if did == "written" else TARGET_LARGE[1]
-                    ok = did in ("written", "refused") and wall <= limit
-                    met &= ok
-                    verdict = f"  {did} within {limit:.0f} s: {'ok' if ok else 'MISS'}"
-                print(f"  {shape:<8} {n:>6,} {did:<8} {wall:6.1f}s {cpu:6.1f}s  {said}{verdict}",
-                      flush=True)
-                out.unlink(missing_ok=True)
+                for fmt in ("svg", "png") if n == sizes[-1] else ("svg",):
+                    out = scratch / f"{shape}-{n}.{fmt}"
+                    cmd = [sys.executable, "-m", "compgraph", "render", str(program),
+                           "--view", "backward", "-o", str(out)]
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    start = time.perf_counter()
+                    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+                    wall = time.perf_counter() - start
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime
+                                                               + before.ru_stime)
+                    refused = "error: this picture" in done.stderr
+                    did = ("written" if done.returncode == 0 and out.exists() else
+                           "refused" if refused else f"exit {done.returncode}")
+                    m = _ESTIMATE.search(done.stderr)
+                    said = ("-" if m is None else "in seconds"
+                            if m.group(0) == "renders in seconds" else m.group(1) or m.group(2))
+                    if refused:
+                        said = done.stderr.strip().split(";")[0][len("error: "):]
+                    verdict = ""
+                    if n == sizes[-1]:
+                        limit = TARGET_LARGE[0] if did == "written" else TARGET_LARGE[1]
+                        ok = did in ("written", "refused") and wall <= limit
+                        met &= ok
+                        verdict = f"  [{did} within {limit:.0f} s: {'ok' if ok else 'MISS'}]"
+                    print(f"  {shape:<8} {n:>6,} {fmt:<4} {did:<8} {wall:6.1f}s {cpu:6.1f}s  "
+                          f"{said}{verdict}", flush=True)
+                    out.unlink(missing_ok=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return met
