@@ -255,9 +255,9 @@ class _Skipped:
 
 
 class _Commands:
-    """The sub-command parsers, all of them or only the one about to run (``only``): each
-    argument costs argparse a help formatter (which asks the terminal its size), and one
-    run of the command line needs one command's."""
+    """The sub-command parsers, all of them or only the one about to run (``only``): argparse
+    checks every argument it adds with a help formatter, and one run of the command line
+    needs one command's arguments (the others' modules are not even imported)."""
 
     def __init__(self, action: Any, only: str | None) -> None:
         self.action, self.only, self.found = action, only, False

@@ -82,7 +82,7 @@ def test_a_picture_estimated_too_long_is_refused_before_it_is_built(monkeypatch)
     assert message.startswith("this picture would take about 1 s to draw (")
     assert "more than the 1e-09 s allowed" in message
     assert "(collapse=True, --collapse)" in message  # the program has def calls
-    assert "(--format dot;" in message
+    assert "(format='dot', --format dot;" in message
     # Collapsed already: that advice is not given again; no calls: never given.
     with pytest.raises(GraphTooLargeError) as err:
         to_dot(g, collapse=True, max_seconds=1e-9)

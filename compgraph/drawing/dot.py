@@ -824,11 +824,6 @@ class _Builder:
         dot.edge(self.var_id(j), out, _attributes=first)
         dot.edge(into, self.op_id(i), _attributes=second)
 
-    def dot_work(self) -> int:
-        """An estimate of the nodes ``dot`` would lay out (layout.dot_work)."""
-        _, preds, _ = self.items()
-        return dot_work(preds, self.labelled())
-
     def choose(self, layout: str, output_format: str,
                max_seconds: float | None) -> tuple[int, Cost]:
         """Choose the layout (its note worded by the estimate of the time it takes), from
@@ -850,7 +845,7 @@ class _Builder:
                 f"this picture is too large for {output_format.upper()}: rsvg-convert, which "
                 f"makes it from the SVG, reads at most {CONVERTER_MAX_XML:,} SVG elements and "
                 f"it would have about {xml:,}; write SVG instead ({about(svg.total)}), or the "
-                f"DOT (--format dot; {about(cost.build)})")
+                f"DOT (format='dot', --format dot; {about(cost.build)})")
         if max_seconds is not None and cost.total > max_seconds:
             raise GraphTooLargeError(self.too_large(chosen, cost, counts, output_format,
                                                     max_seconds))
@@ -874,7 +869,7 @@ class _Builder:
             svg = estimate_cost(chosen, *counts, "svg")
             if svg.total <= max_seconds:
                 advice.append(f"write SVG instead ({about(svg.total)})")
-        advice.append(f"write the DOT and lay it out yourself (--format dot; "
+        advice.append(f"write the DOT and lay it out yourself (format='dot', --format dot; "
                       f"{about(cost.build)})")
         return (f"this picture would take {about(cost.total)} to draw ({nodes:,} DOT "
                 f"nodes and {edges:,} edges, {output_format.upper()} with {how}), more "
@@ -953,6 +948,7 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     _choice("view", view, VIEWS)
     _choice("edge_labels", edge_labels, EDGE_LABELS)
     _choice("rankdir", rankdir, RANKDIRS)
+    _choice("output_format", output_format, ("svg", "png", "pdf", "dot"))
     if isinstance(max_grid, bool) or not isinstance(max_grid, int) or max_grid < 0:
         raise RenderError(f"max_grid must be a whole number of rows and columns (0 or more), "
                           f"not {max_grid!r}")
