@@ -25,8 +25,7 @@ arrays are their shape and the range of their entries, with every value in the t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -79,8 +78,9 @@ def fits_grid(value: Any, max_grid: int) -> bool:
             and max(value.shape) <= max_grid)
 
 
-@dataclass(frozen=True)
-class Block:
+# A NamedTuple, not a frozen dataclass: a quarter of the cost at import, which every
+# render pays (bench/bench_render.py --latency).
+class Block(NamedTuple):
     """Markup of an annotation and a generous estimate of its size in points."""
 
     markup: mk.Markup

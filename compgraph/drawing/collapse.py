@@ -41,8 +41,7 @@ Python), the use reads the argument's circle.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from ..errors import RenderError
 from ..graph import CONST, INPUT, OP, Graph
@@ -56,8 +55,9 @@ _MARK = re.compile(r"(?:[′″‴]|⁽\d+⁾)$")  # a version mark on a label (
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class Group:
+# A NamedTuple, not a frozen dataclass: a quarter of the cost at import, which every
+# render pays (bench/bench_render.py --latency).
+class Group(NamedTuple):
     """What a picture draws for one variable: a leaf (``input``, ``const``), or an operator
     (a graph operator or a collapsed call, ``op``) with the variable it makes (``var``),
     its wires coming from the variables ``operands``."""

@@ -38,8 +38,7 @@ op1 -> v1_s [class=result color=black headport="v:w" tailport=e weight=8]
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import graphviz
 
@@ -107,8 +106,9 @@ class Digraph(graphviz.Digraph):
         return finish_svg(self.pipe(format="svg", encoding="utf-8"))
 
 
-@dataclass(frozen=True)
-class _Data:
+# A NamedTuple, not a frozen dataclass: a quarter of the cost at import, which every
+# render pays (bench/bench_render.py --latency).
+class _Data(NamedTuple):
     """Per-node and per-edge numbers given by the caller, looked up without computing."""
 
     values: Sequence[Any] | None

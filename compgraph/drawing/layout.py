@@ -39,7 +39,6 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, NamedTuple, Sequence
 
@@ -89,8 +88,9 @@ LAYER_GAP = 24.0
 ORDER_GAP = 12.0
 
 
-@dataclass(frozen=True)
-class Layout:
+# A NamedTuple, not a frozen dataclass: a quarter of the cost at import, which every
+# render pays (bench/bench_render.py --latency).
+class Layout(NamedTuple):
     """How one picture is laid out: engine, graph attributes, positions or not, and a note."""
 
     name: str
@@ -150,7 +150,7 @@ def about(seconds: float) -> str:
     return "more than a day"
 
 
-class Cost(NamedTuple):  # not a dataclass: every command line render imports this module
+class Cost(NamedTuple):
     """Estimated seconds of drawing one picture: building its DOT, laying it out (with
     fixed positions, only drawing it), and finishing it (the SVG pass, a conversion to
     PNG or PDF, writing the file)."""

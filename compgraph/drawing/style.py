@@ -13,9 +13,8 @@ values and red gradients); ``dark`` is Canziani's DLSP21 palette (ColorBrewer Se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ..errors import RenderError
 
@@ -25,8 +24,9 @@ SERIF_ITALIC = "Times-Italic"  # variables: italic serif, as in the course's fig
 SANS = "Helvetica"              # operators and numbers
 
 
-@dataclass(frozen=True)
-class Theme:
+# A NamedTuple, not a frozen dataclass: a quarter of the cost at import, which every
+# render pays (bench/bench_render.py --latency).
+class Theme(NamedTuple):
     """Graphviz attributes by role, and the colours that labels use inside HTML markup."""
 
     name: str
