@@ -2,7 +2,7 @@
 
 A large picture takes a while (building its DOT, laying it out, writing it); after a
 couple of seconds without a word a user wonders whether it hangs. :class:`Progress` keeps
-one line on the terminal, ``render: laying out with neato (about 20 s) · 14 s``, redrawn
+one line on the terminal, ``render: laying out with neato (about 20 s), 14 s so far``, redrawn
 every half second by a timer thread while a step runs, and takes it away at the end.
 Standard error that is not a terminal (a test, a pipe, a log) gets nothing, so what a
 script reads does not change.
@@ -83,7 +83,7 @@ class Progress:
         if elapsed < self.after:
             return
         with self._lock:
-            self.stream.write(f"\r{self.what}: {self.text} · {elapsed:.0f} s\x1b[K")
+            self.stream.write(f"\r{self.what}: {self.text}, {elapsed:.0f} s so far\x1b[K")
             self.stream.flush()
             self.shown = True
 

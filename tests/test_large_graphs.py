@@ -194,17 +194,17 @@ def test_progress_shows_steps_and_elapsed_time_on_a_terminal_after_two_seconds()
         assert term.getvalue() == ""  # not yet two seconds
         clock.now += 2.5
         progress.draw()
-        assert term.getvalue() == "\rrender: building the picture · 2 s\x1b[K"
+        assert term.getvalue() == "\rrender: building the picture, 2 s so far\x1b[K"
         clock.now += 10.0
         progress.step("laying out with neato (about 20 s)")
         progress.say("note: something to read")
         progress.step("writing w.svg")
     assert term.getvalue() == (
-        "\rrender: building the picture · 2 s\x1b[K"
-        "\rrender: laying out with neato (about 20 s) · 12 s\x1b[K"
+        "\rrender: building the picture, 2 s so far\x1b[K"
+        "\rrender: laying out with neato (about 20 s), 12 s so far\x1b[K"
         "\r\x1b[Knote: something to read\n"
-        "\rrender: laying out with neato (about 20 s) · 12 s\x1b[K"
-        "\rrender: writing w.svg · 12 s\x1b[K"
+        "\rrender: laying out with neato (about 20 s), 12 s so far\x1b[K"
+        "\rrender: writing w.svg, 12 s so far\x1b[K"
         "\r\x1b[K")  # taken away at the end
 
 
@@ -221,7 +221,7 @@ def test_progress_redraws_while_a_step_runs() -> None:
     with Progress(term, "render", after=0.0, every=0.01) as progress:
         progress.step("laying out with neato")
         assert drawn.wait(30), term.getvalue()
-    assert term.getvalue().count("render: laying out with neato · ") >= 2
+    assert term.getvalue().count("render: laying out with neato, ") >= 2
     assert term.getvalue().endswith("\r\x1b[K")
 
 
@@ -243,9 +243,9 @@ def test_render_shows_its_steps_on_a_terminal(tmp_path: Path, monkeypatch, capsy
     out = tmp_path / "w.svg"
     assert main(["render", "w = x*y", "--at", "x=2,y=3", "-o", str(out)]) == 0
     shown = term.getvalue()
-    for step in ("render: reading and evaluating the program · ",
-                 "render: building the picture · ", "render: laying out with dot (about ",
-                 f"render: writing {out} · "):
+    for step in ("render: reading and evaluating the program, 0 s so far",
+                 "render: building the picture, ", "render: laying out with dot (about ",
+                 f"render: writing {out}, "):
         assert step in shown, shown
     assert shown.endswith("\r\x1b[K")
     assert capsys.readouterr().out == f"{out}\n"
