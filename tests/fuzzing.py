@@ -1,0 +1,756 @@
+"""The fuzzing harness of issue 8: random programs, and the check that compgraph answers
+each one with a result or a documented error, in time.
+
+Programs come from two sources:
+
+- a grammar-based generator covering the whole language: statements and augmented
+  assignments, every operator and function of ``compgraph.ops.OPS`` with its arity (and now
+  and then a wrong one), array literals, numbers of every form, comments, line
+  continuations, and the ``;`` ``,`` newline separators;
+- mutations of valid programs (generated ones and the examples): byte flips, deletions,
+  insertions of tokens and of Unicode (combining marks, RTL and zero-width marks, emoji,
+  control characters, lone surrogates), long names, deep nesting, huge and non-finite
+  numbers (``1e999``, 400 digits), and names such as ``e``, ``pi``, ``sum``, ``o``, ``L``,
+  ``lambda`` and ``__class__``.
+
+:func:`check` runs a program through ``parse``, then, for several sets of inputs (scalars,
+arrays of fitting and non-fitting shapes, huge, negative and non-finite values, Python
+integers too large for a float, malformed values), ``evaluate``, ``backward``, ``tangents``,
+``local_derivatives`` and ``to_dot`` in every view. Each call must return or raise a
+:class:`~compgraph.errors.CompgraphError`; anything else is a *crash*, and a program that
+takes longer than the time limit is a *hang*.
+
+``scripts/fuzz.py`` runs it at scale and prints the table of outcomes; the suite runs a small
+seeded budget and replays ``tests/fuzz_regressions.jsonl``, every crash found so far.
+
+>>> program = generate(random.Random(3))
+>>> result = check(program.text, seed=program.seed)
+>>> result.outcome in OUTCOMES
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+import compgraph as cg
+from compgraph.drawing import to_dot
+from compgraph.drawing.dot import VIEWS
+from compgraph.errors import CompgraphError
+from compgraph.ops import BINARY, FUNCTIONS
+
+REPO = Path(__file__).resolve().parents[1]
+REGRESSIONS = REPO / "tests" / "fuzz_regressions.jsonl"
+
+# Headline outcomes of a program, in the order the table prints them.
+OUTCOMES = ("ok", "ParseError", "InputError", "EvaluationError", "RenderError",
+            "CompgraphError", "disagree", "crash", "hang")
+STAGES = ("parse", "evaluate", "backward", "tangents", "local_derivatives", "to_dot")
+
+# Crashes raised inside these modules belong to the engine (issue 8 items 4-6, branch
+# engine-safe); the suite tolerates them in one test only, until that branch is merged.
+ENGINE_MODULES = ("compgraph/ops.py", "compgraph/evaluate.py", "compgraph/differentiate.py")
+
+# --- the grammar ------------------------------------------------------------------------
+
+NAMES = ("x", "y", "z", "w", "a", "b", "c", "h", "s", "W", "W1", "b1", "W2", "yhat", "y_hat",
+         "C", "L", "o", "e", "pi", "sum", "relu", "lambda", "__class__", "None", "True",
+         "def", "_", "x2", "ŷ", "α", "θ_1", "Δ")
+SPECIAL_NAMES = ("e", "pi", "sum", "o", "L", "lambda", "__class__", "__init__", "None",
+                 "print", "exp", "nan", "inf", "import", "self", "_", "__", "ŷ", "ﬁ", "𝑥")
+NUMBERS = ("0", "1", "2", "3", "7", "10", "0.5", ".5", "2.", "3.25", "1e3", "1E-3",
+           "2.5e+10", "1e-8", "0e0", "0.0", "1_000", "1_0.2_5", "6.02e23", "007", "1e308",
+           "1e999", "1e-400", "9" * 30, "1" + "0" * 400)
+BINARY_SYMBOLS = tuple(sorted(BINARY))
+AUGMENTED = ("+=", "-=", "*=", "/=")
+SEPARATORS = ("\n", "\n", "\n", ";", "; ", ",", ", ", "\n\n", " ;\n", "\r\n")
+COMMENTS = ("# a comment", "#", "# x = 1, y = (", "# ŷ → ∂C/∂w", "#\t# #")
+
+TOKENS = ("(", ")", "[", "]", ",", ";", "=", "+", "-", "*", "/", "**", "@", "+=", "==", "<",
+          "#", "\\", "\n", "'", '"', "^", ".", "e", "_", "1", "x", "sum(", "relu(", "[[", "]]",
+          "..", "1.2.3", "$", "!", "{", "}", "->", ":", "lambda", "\\\n")
+UNICODE = ("\u0302", "\u200f", "\u202e", "\u200b", "\u200d", "\ufeff", "\x00", "\x01", "\x0b",
+           "\x0c", "\x1c", "\x7f", "\x85", "\u2028", "\u2029", "😀", "𝑥", "ﬁ", "１", "²", "µ",
+           "İ", "ß", "\udcff", "\ud800", "\t", "\r", "\u00a0", "\u3000", "−", "×", "·", "∂",
+           "ŷ", "\U0010ffff", "\ufffe", "\uffff", "x\u0302", "\u0663")
+
+
+def _number(r: random.Random) -> str:
+    if r.random() < 0.85:
+        return r.choice(NUMBERS[:19])  # ordinary ones most of the time
+    return r.choice(NUMBERS)
+
+
+def _array(r: random.Random) -> str:
+    """An array literal: a vector or a matrix (now and then deeper, signed, multiline)."""
+    def items(n: int) -> list[str]:
+        return [("-" if r.random() < 0.2 else "+" if r.random() < 0.05 else "") + _number(r)
+                for _ in range(n)]
+
+    ndim = r.choice((1, 1, 2, 2, 3))
+    shape = [r.choice((1, 2, 3)) for _ in range(ndim)]
+
+    def build(dims: list[int]) -> str:
+        if len(dims) == 1:
+            return "[" + ", ".join(items(dims[0])) + "]"
+        sep = ",\n  " if r.random() < 0.2 else ", "
+        return "[" + sep.join(build(dims[1:]) for _ in range(dims[0])) + "]"
+
+    return build(shape)
+
+
+class _Grammar:
+    """Random expressions and statements of the language, from the registry."""
+
+    def __init__(self, r: random.Random, names: list[str]) -> None:
+        self.r = r
+        self.names = names  # names defined so far (and some that are not: they are inputs)
+
+    def space(self) -> str:
+        r = self.r.random()
+        return "" if r < 0.6 else " " if r < 0.9 else "\t" if r < 0.95 else "  "
+
+    def atom(self) -> str:
+        r = self.r.random()
+        if r < 0.55:
+            return self.r.choice(self.names)
+        if r < 0.85:
+            return _number(self.r)
+        return _array(self.r)
+
+    def call(self, depth: int) -> str:
+        name = self.r.choice(sorted(FUNCTIONS))
+        op = FUNCTIONS[name]
+        n = self.r.randint(op.min_arity, op.arity)
+        if self.r.random() < 0.03:  # a wrong number of arguments: a ParseError
+            n = self.r.choice([k for k in range(4) if not op.min_arity <= k <= op.arity])
+        args = [self.expr(depth - 1) for _ in range(n)]
+        sep = ", " if self.r.random() < 0.9 else ",\n    "
+        return f"{name}({sep.join(args)})"
+
+    def expr(self, depth: int) -> str:
+        r = self.r.random()
+        if depth <= 0 or r < 0.25:
+            return self.atom()
+        if r < 0.6:
+            symbol = self.r.choice(BINARY_SYMBOLS)
+            s = self.space()
+            joint = f"{s}{symbol}{s}"
+            if self.r.random() < 0.03:
+                joint = f" {symbol} \\\n  "  # a line continuation
+            return f"{self.expr(depth - 1)}{joint}{self.expr(depth - 1)}"
+        if r < 0.68:
+            return self.r.choice(("-", "+", "- ", "--")) + self.expr(depth - 1)
+        if r < 0.78:
+            return f"({self.space()}{self.expr(depth - 1)}{self.space()})"
+        return self.call(depth)
+
+    def statement(self) -> str:
+        name = self.r.choice(NAMES) if self.r.random() < 0.7 else f"v{self.r.randint(0, 9)}"
+        assign = "=" if self.r.random() < 0.85 else self.r.choice(AUGMENTED)
+        text = f"{name}{self.space() or ' '}{assign} {self.expr(self.r.randint(0, 4))}"
+        self.names.append(name)
+        return text
+
+
+def generate_valid(r: random.Random) -> str:
+    """A program of the grammar (valid but for a rare wrong argument count)."""
+    g = _Grammar(r, list(r.sample(NAMES, 3)))
+    parts: list[str] = []
+    if r.random() < 0.1:
+        parts.append(r.choice(COMMENTS) + "\n")
+    for k in range(r.randint(1, 6)):
+        if k:
+            sep = r.choice(SEPARATORS)
+            if sep.endswith("\n") and r.random() < 0.1:
+                sep = f"  {r.choice(COMMENTS)}{sep}"
+            parts.append(sep)
+        parts.append(g.statement())
+    if r.random() < 0.15:  # a bare expression as the last line
+        parts.append("\n" + g.expr(2))
+    return "".join(parts)
+
+
+# --- mutations --------------------------------------------------------------------------
+
+def _flip_byte(r: random.Random, s: str) -> str:
+    data = bytearray(s.encode("utf-8", "surrogatepass"))
+    if not data:
+        return s
+    data[r.randrange(len(data))] ^= 1 << r.randrange(8)
+    return data.decode("utf-8", r.choice(("replace", "surrogateescape")))
+
+
+def _span(r: random.Random, s: str) -> tuple[int, int]:
+    i = r.randrange(len(s) + 1)
+    return i, min(len(s), i + r.randint(1, 8))
+
+
+def _delete(r: random.Random, s: str) -> str:
+    i, j = _span(r, s)
+    return s[:i] + s[j:]
+
+
+def _insert(r: random.Random, s: str, what: str) -> str:
+    i = r.randrange(len(s) + 1)
+    return s[:i] + what + s[i:]
+
+
+def _duplicate(r: random.Random, s: str) -> str:
+    i, j = _span(r, s)
+    return _insert(r, s, s[i:j])
+
+
+def _replace_name(r: random.Random, s: str, new: str) -> str:
+    import re
+
+    names = list(re.finditer(r"[^\W\d]\w*", s))
+    if not names:
+        return new + " = " + s
+    m = r.choice(names)
+    if r.random() < 0.5:  # every occurrence: keeps the program meaningful
+        return re.sub(rf"\b{re.escape(m.group())}\b", lambda _: new, s)
+    return s[:m.start()] + new + s[m.end():]
+
+
+def _replace_number(r: random.Random, s: str) -> str:
+    import re
+
+    nums = list(re.finditer(r"\d[\d_.]*(?:[eE][-+]?\d+)?", s))
+    big = r.choice(("1e999", "-1e999", "1e-999", "1" + "0" * 400, "9" * 5000, "0e0", "1e308",
+                    "2e308", "5e-324", "1e-320", "-0.0", "00000", "1_", "1__0", "0.1e"))
+    if not nums:
+        return _insert(r, s, big)
+    m = r.choice(nums)
+    return s[:m.start()] + big + s[m.end():]
+
+
+def _deep(r: random.Random, s: str) -> str:
+    """Deep nesting around a statement's right side."""
+    n = r.choice((50, 500, 2000, 5000))
+    head, sep, rhs = s.partition("=")
+    if not sep:
+        head, rhs = "", s
+    rhs = rhs.split("\n")[0].split(";")[0]
+    kind = r.randrange(6)
+    if kind == 0:
+        body = "(" * n + rhs + ")" * n
+    elif kind == 1:
+        body = "-" * n + rhs
+    elif kind == 2:
+        body = "tanh(" * n + rhs + ")" * n
+    elif kind == 3:
+        body = "**".join(["1.0001"] * min(n, 500))
+    elif kind == 4:
+        d = r.choice((3, 31, 32, 33, 100))
+        body = "[" * d + "1" + "]" * d
+    else:
+        body = " + ".join(["x"] * n)
+    return (head + sep if sep else "y = ") + body
+
+
+def _long(r: random.Random, s: str) -> str:
+    kind = r.randrange(3)
+    if kind == 0:
+        return _replace_name(r, s, "n" * r.choice((100, 1000, 20000)))
+    if kind == 1:  # many statements
+        return "\n".join(f"v{k} = v{k - 1} * 1.01" if k else "v0 = x"
+                         for k in range(r.choice((100, 2000)))) + "\n" + s
+    return s + "\n" + "# " + "x" * 100_000
+
+
+def mutate(r: random.Random, s: str) -> str:
+    """One to three random mutations of ``s``."""
+    for _ in range(r.randint(1, 3)):
+        k = r.randrange(11)
+        if k == 0:
+            s = _flip_byte(r, s)
+        elif k == 1:
+            s = _delete(r, s)
+        elif k == 2:
+            s = _insert(r, s, r.choice(TOKENS))
+        elif k == 3:
+            s = _insert(r, s, r.choice(UNICODE))
+        elif k == 4:
+            s = _duplicate(r, s)
+        elif k == 5:
+            s = _replace_name(r, s, r.choice(SPECIAL_NAMES))
+        elif k == 6:
+            s = _replace_number(r, s)
+        elif k == 7:
+            s = _deep(r, s)
+        elif k == 8:
+            s = _long(r, s)
+        elif k == 9:
+            s = _replace_name(r, s, r.choice(NAMES) + r.choice(UNICODE))
+        else:
+            s = r.choice(("\ufeff", " ", "\n", "\t", "#!\n", "")) + s
+    return s
+
+
+def _examples() -> list[str]:
+    folder = REPO / "examples"
+    return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.cg"))]
+
+
+_EXAMPLES: list[str] | None = None
+
+
+# --- inputs -----------------------------------------------------------------------------
+
+SHAPES = ((), (3,), (1, 3), (3, 1), (2, 3), (3, 3), (2,), (1,))
+EXTREMES: tuple[Any, ...] = (1e308, -1e308, 10**400, -10**400, math.nan, math.inf, -math.inf,
+                             0.0, -0.0, 5e-324, -1.0, 0, -7, 1e-300, 710.0, -745.5, 1e200,
+                             [10**400, 1], [[1e308, -1e308]], [0.0, -0.0, 1.0], [math.nan, 1.0])
+MALFORMED: tuple[Any, ...] = (True, None, "2", [], [[1, 2], [3]], [[[]]], 1j, [1, "a"],
+                              {"a": 1}, (1.0, 2.0), np.float32(2.5), np.array([1, 2, 3]),
+                              np.array([[1.5, 2.5]], dtype=np.float32), np.int64(3))
+
+
+def _random_array(r: random.Random, shape: tuple[int, ...], scale: float = 2.0) -> Any:
+    if not shape:
+        return round(r.gauss(0, scale), 3)
+    return np.round(np.array([r.gauss(0, scale) for _ in range(math.prod(shape))]).reshape(shape), 3).tolist()
+
+
+def input_sets(r: random.Random, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Several sets of inputs for ``names``: scalars, fitting arrays, random (often
+    non-fitting) shapes, extreme values, and now and then malformed values."""
+    sets: list[dict[str, Any]] = [
+        {n: _random_array(r, ()) for n in names},
+        {n: _random_array(r, (3,)) for n in names},
+        {n: _random_array(r, (3, 3)) for n in names},
+        {n: _random_array(r, r.choice(SHAPES)) for n in names},
+        {n: r.choice(EXTREMES) if r.random() < 0.7 else _random_array(r, (), 1e3)
+         for n in names},
+    ]
+    if names and r.random() < 0.2:
+        bad = dict(sets[0])
+        bad[r.choice(names)] = r.choice(MALFORMED)
+        sets.append(bad)
+    return sets
+
+
+# --- programs ---------------------------------------------------------------------------
+
+@dataclass
+class Program:
+    """A fuzzed program: its text, how it was made, and the seed of its input sets (drawn
+    from the graph's input names once it parses, by :func:`input_sets`)."""
+
+    text: str
+    kind: str          # "grammar" or "mutation"
+    seed: str
+
+
+def generate(r: random.Random) -> Program:
+    """A random program: from the grammar, or a mutation of a valid one (or of an example)."""
+    global _EXAMPLES
+    seed = str(r.random())
+    if r.random() < 0.45:
+        return Program(generate_valid(r), "grammar", seed)
+    if r.random() < 0.2:
+        if _EXAMPLES is None:
+            _EXAMPLES = _examples()
+        base = r.choice(_EXAMPLES) if _EXAMPLES else generate_valid(r)
+    else:
+        base = generate_valid(r)
+    return Program(mutate(r, base), "mutation", seed)
+
+
+def program_for(seed: int, index: int) -> Program:
+    """Program ``index`` of the campaign ``seed``: the same one on every machine and run."""
+    return generate(random.Random(f"compgraph-fuzz/{seed}/{index}"))
+
+
+# --- the check --------------------------------------------------------------------------
+
+class Hang(BaseException):
+    """The time limit passed (a BaseException: no ``except Exception`` can swallow it)."""
+
+
+@dataclass
+class Crash:
+    """An exception that is not a CompgraphError, with where it came from."""
+
+    stage: str
+    type: str
+    message: str
+    where: str               # innermost compgraph frame: "compgraph/evaluate.py:as_value"
+    traceback: str
+    inputs: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        """The crash class: stage, exception type and the compgraph function that raised."""
+        return f"{self.stage}: {self.type} in {self.where}"
+
+    @property
+    def in_engine(self) -> bool:
+        return self.where.startswith(ENGINE_MODULES)
+
+
+@dataclass
+class Result:
+    """What one program did: its headline outcome, and what each stage answered."""
+
+    outcome: str
+    stages: dict[tuple[str, str], int] = field(default_factory=dict)  # (stage, outcome) -> n
+    crashes: list[Crash] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)  # "category at place" -> n
+    disagreements: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, stage: str, outcome: str) -> None:
+        self.stages[(stage, outcome)] = self.stages.get((stage, outcome), 0) + 1
+
+
+def _where(exc: BaseException) -> tuple[str, str]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = "outside compgraph"
+    for f in frames:
+        path = f.filename.replace(os.sep, "/")
+        if "/compgraph/" in path and "/tests/" not in path:
+            where = f"compgraph/{path.rsplit('/compgraph/', 1)[1]}:{f.name}"
+    return where, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-12:])
+
+
+def _class_name(exc: CompgraphError) -> str:
+    """The documented class a CompgraphError counts as in the table."""
+    for name in OUTCOMES[1:6]:
+        if any(c.__name__ == name for c in type(exc).__mro__):
+            return name
+    return "CompgraphError"
+
+
+def _call(result: Result, stage: str, fn: Callable[[], Any],
+          inputs: dict[str, Any] | None = None) -> tuple[bool, Any]:
+    """Run one stage; ``(True, value)`` when it returned, ``(False, outcome)`` otherwise."""
+    try:
+        value = fn()
+    except CompgraphError as exc:
+        name = _class_name(exc)
+        result.count(stage, name)
+        return False, name
+    except (Hang, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every other exception is the finding
+        where, tb = _where(exc)
+        result.crashes.append(Crash(stage, type(exc).__name__, str(exc)[:300], where, tb, inputs))
+        result.count(stage, "crash")
+        return False, "crash"
+    result.count(stage, "ok")
+    return True, value
+
+
+def _run(result: Result, text: str, inputs: list[dict[str, Any]] | None, seed: str,
+         draw: bool) -> str:
+    ok, graph = _call(result, "parse", lambda: cg.parse(text))
+    if not ok:
+        return graph
+    if inputs is None:
+        inputs = input_sets(random.Random(seed), graph.input_names)
+    # Drawing a large graph costs far more than evaluating it: small graphs are drawn in
+    # every view at the first point and at the extreme one, large graphs in one view once.
+    small = len(graph.nodes) <= _SMALL_GRAPH
+    headline = None
+    for k, given in enumerate(inputs):
+        given = {n: v for n, v in given.items() if n in graph.input_names}
+        if draw and small and k in (0, 4):
+            views: tuple[str, ...] = VIEWS
+        else:
+            views = ("backward",) if k == 0 else ()
+        outcome = _run_inputs(result, graph, given, views)
+        headline = headline or outcome
+    return headline or "ok"
+
+
+_SMALL_GRAPH = 200
+
+
+def _run_inputs(result: Result, graph: cg.Graph, given: dict[str, Any],
+                views: tuple[str, ...]) -> str:
+    """Every stage at one point; returns the first stage's failure, or ``ok``."""
+    first = None
+    ok, values = _call(result, "evaluate", lambda: cg.evaluate(graph, given), given)
+    if not ok:
+        return values
+    ok, grads = _call(result, "backward", lambda: cg.backward(graph, values), given)
+    if not ok:
+        first, grads = grads, None
+    tans = None
+    for name in graph.input_names[:2]:
+        ok, t = _call(result, "tangents", lambda: cg.tangents(graph, values, name), given)
+        if ok and tans is None:
+            tans = t
+        if ok and grads is not None:
+            _agree(result, graph, grads, t, name, given)
+        first = first or (None if ok else t)
+    ok, local = _call(result, "local_derivatives", lambda: cg.local_derivatives(graph, values),
+                      given)
+    if not ok:
+        first, local = first or local, None
+    for view in views:
+        ok, dot = _call(result, "to_dot", lambda: to_dot(graph, view, values, grads, tans, local,
+                                                         title=graph.output_name).source, given)
+        first = first or (None if ok else dot)
+    return first or "ok"
+
+
+def _agree(result: Result, graph: cg.Graph, grads: Any, tans: Any, name: str,
+           given: dict[str, Any]) -> None:
+    """Reverse and forward mode must give the same directional derivative (along ones):
+    a disagreement is a silent wrong answer in one of them."""
+    i = graph.inputs[graph.input_names.index(name)]
+    rev, fwd = grads.adjoints[i], tans.nodes[graph.output]
+    with np.errstate(all="ignore"):
+        rev = 0.0 if rev is None else float(np.sum(rev))
+        fwd = 0.0 if fwd is None else float(np.sum(fwd))
+    if not all(math.isfinite(v) and abs(v) < 1e100 for v in (rev, fwd)):
+        return
+    if abs(rev - fwd) > 1e-6 * (1.0 + abs(rev) + abs(fwd)):
+        result.disagreements.append(f"d{graph.output_name}/d{name}: reverse {rev!r}, "
+                                    f"forward {fwd!r} at {given!r}")
+
+
+def check(text: str, inputs: list[dict[str, Any]] | None = None, *, seed: str = "0",
+          limit: float = 10.0, draw: bool = True) -> Result:
+    """Run ``text`` through every stage; see the module's docstring.
+
+    ``inputs`` are the input sets to evaluate at (default: :func:`input_sets` for the
+    program's inputs, from ``seed``). ``limit`` is the time limit in seconds for the whole
+    program; ``draw`` draws every view (else only the backward one).
+    """
+    result = Result("ok")
+    alarm = limit > 0 and hasattr(signal, "setitimer")
+    if alarm:
+        def on_alarm(*_: Any) -> None:
+            raise Hang()
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result.outcome = _run(result, text, inputs, seed, draw)
+        except Hang:
+            result.outcome = "hang"
+        finally:
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+    result.seconds = time.perf_counter() - start
+    if limit > 0 and result.seconds > limit:
+        result.outcome = "hang"  # stuck in C code the alarm could not interrupt
+    elif result.crashes:
+        result.outcome = "crash"
+    elif result.disagreements:
+        result.outcome = "disagree"
+    for w in caught:
+        path = str(w.filename).replace(os.sep, "/")
+        place = path.rsplit("/", 1)[-1] if "/compgraph/" not in path else \
+            "compgraph/" + path.rsplit("/compgraph/", 1)[1]
+        key = f"{w.category.__name__} at {place}:{w.lineno} ({str(w.message)[:60]})"
+        result.warnings[key] = result.warnings.get(key, 0) + 1
+    return result
+
+
+# --- pictures: DOT that dot accepts, SVG that is XML with nothing active in it ------------
+
+_SVG_NS = "{http://www.w3.org/2000/svg}"
+_ACTIVE_TAGS = {"script", "foreignObject", "iframe", "object", "embed", "handler", "listener"}
+
+
+def svg_problems(svg: str) -> list[str]:
+    """What is wrong with an SVG picture: not well-formed XML, or active content (a script
+    or foreign element, an ``on...`` event attribute, a ``javascript:`` or ``data:`` link).
+
+    >>> svg_problems('<svg xmlns="http://www.w3.org/2000/svg"><text>a &amp; b</text></svg>')
+    []
+    >>> svg_problems('<svg><text>&nbsp;</text></svg>')
+    ['not XML: undefined entity: line 1, column 11']
+    >>> svg_problems('<svg><a href=" JavaScript:x()" onclick="y()"/></svg>')
+    ['active content: <a href=" JavaScript:x()">', 'active content: <a onclick=...>']
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError as exc:
+        return [f"not XML: {exc}"]
+    problems = []
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag in _ACTIVE_TAGS:
+            problems.append(f"active content: <{tag}>")
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1]
+            if local.lower().startswith("on"):
+                problems.append(f"active content: <{tag} {local}=...>")
+            link = "".join(value.split()).lower()
+            if link.startswith(("javascript:", "data:", "vbscript:")):
+                problems.append(f"active content: <{tag} {local}={value!r}>".replace("'", '"'))
+    return problems
+
+
+def _dot(source: str) -> tuple[int, str, str]:
+    import subprocess
+
+    run = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
+                         timeout=60)
+    return run.returncode, run.stdout.decode("utf-8", "replace"), \
+        run.stderr.decode("utf-8", "replace")
+
+
+def render_svgs(sources: list[str]) -> list[tuple[str | None, str]]:
+    """``(problem, svg)`` for each DOT source, from one ``dot`` run for all of them when they
+    all pass (the DOT language allows several graphs in one input), else one run each.
+    ``problem`` is ``dot``'s error, ``None`` when it drew the graph without one."""
+    from compgraph.drawing.dshape import dshape_svg
+
+    if not sources:
+        return []
+    code, out, err = _dot("\n".join(sources))
+    docs = out.split("<?xml")[1:]
+    if code == 0 and "Error" not in err and len(docs) == len(sources):
+        return [(None, dshape_svg("<?xml" + d)) for d in docs]
+    results: list[tuple[str | None, str]] = []
+    for source in sources:
+        code, out, err = _dot(source)
+        bad = code != 0 or "Error" in err
+        results.append((err.strip() or f"dot exited with {code}" if bad else None,
+                        dshape_svg(out)))
+    return results
+
+
+def picture_problems(sources: list[str]) -> list[str | None]:
+    """For each DOT source: what ``dot`` or the SVG check objects to, ``None`` when nothing."""
+    out: list[str | None] = []
+    for problem, svg in render_svgs(sources):
+        if problem is None:
+            found = svg_problems(svg)
+            problem = "; ".join(found) if found else None
+        out.append(problem)
+    return out
+
+
+# --- minimizing a crash ---------------------------------------------------------------------
+
+def minimize(text: str, inputs: list[dict[str, Any]] | None, key: str,
+             budget: int = 400) -> str:
+    """A shorter program that still crashes with the crash class ``key`` (greedy deletion of
+    ever smaller chunks, at most ``budget`` checks)."""
+    def still(candidate: str) -> bool:
+        r = check(candidate, inputs, limit=5.0, draw=True)
+        return any(c.key == key for c in r.crashes)
+
+    chunk = max(1, len(text) // 2)
+    tries = 0
+    while chunk >= 1 and tries < budget:
+        i = 0
+        shrunk = False
+        while i < len(text) and tries < budget:
+            candidate = text[:i] + text[i + chunk:]
+            tries += 1
+            if candidate.strip() and still(candidate):
+                text, shrunk = candidate, True
+            else:
+                i += chunk
+        if not shrunk:
+            chunk //= 2
+    return text
+
+
+# --- the regression cases -------------------------------------------------------------------
+
+def _encode(value: Any) -> Any:
+    """Inputs as JSON: numpy arrays become lists, complex and other types a tagged form."""
+    if isinstance(value, np.ndarray):
+        return {"ndarray": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return {"numpy": value.item(), "dtype": str(value.dtype)}
+    if isinstance(value, complex):
+        return {"complex": [value.real, value.imag]}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": {k: _encode(v) for k, v in value.items()}}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "ndarray" in value:
+            return np.array(value["ndarray"], dtype=value["dtype"])
+        if "numpy" in value:
+            return np.dtype(value["dtype"]).type(value["numpy"])
+        if "complex" in value:
+            return complex(*value["complex"])
+        if "tuple" in value:
+            return tuple(_decode(v) for v in value["tuple"])
+        if "dict" in value:
+            return {k: _decode(v) for k, v in value["dict"].items()}
+    return value
+
+
+@dataclass
+class Regression:
+    """A crash found by fuzzing, kept so that the suite replays it."""
+
+    program: str
+    inputs: list[dict[str, Any]]
+    crash: str                   # the crash class it had when found
+    xfail: str | None = None     # why it still fails on this branch (the fix is elsewhere)
+    line: int = 0
+
+    def to_json(self) -> str:
+        record: dict[str, Any] = {"program": self.program,
+                                  "inputs": [{k: _encode(v) for k, v in s.items()}
+                                             for s in self.inputs],
+                                  "crash": self.crash}
+        if self.xfail:
+            record["xfail"] = self.xfail
+        return json.dumps(record, ensure_ascii=True)
+
+
+def load_regressions(path: Path = REGRESSIONS) -> list[Regression]:
+    """The cases of the regression file (one JSON object a line; ``#`` lines are comments)."""
+    cases = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        rec = json.loads(line)
+        inputs = [{k: _decode(v) for k, v in s.items()} for s in rec["inputs"]]
+        cases.append(Regression(rec["program"], inputs, rec["crash"], rec.get("xfail"), n))
+    return cases
+
+
+# --- a campaign -----------------------------------------------------------------------------
+
+def campaign(seed: int, indices: range, limit: float = 10.0) -> Iterator[tuple[int, Program, Result]]:
+    """Programs ``indices`` of campaign ``seed``, each with its result."""
+    for i in indices:
+        program = program_for(seed, i)
+        yield i, program, check(program.text, None, seed=program.seed, limit=limit)
+
+
+if __name__ == "__main__":  # pragma: no cover - scripts/fuzz.py is the entry point
+    sys.exit("run scripts/fuzz.py")
