@@ -41,8 +41,6 @@ class Program:
 
     def input(self, name: str, default: Any = None) -> "Var":
         """An input; with ``default`` it is declared like ``x = 2.0`` in the language."""
-        if not name.isidentifier():
-            raise ValueError(f"{name!r} is not a valid name")
         var = Var(self, self._builder.input(name, default))
         if default is not None:
             self._builder.bind(name, var.node)
@@ -54,8 +52,6 @@ class Program:
 
     def let(self, name: str, value: Operand) -> "Var":
         """The statement ``name = value``; returns the named variable."""
-        if not name.isidentifier():
-            raise ValueError(f"{name!r} is not a valid name")
         var = self._lift(value)
         self._builder.bind(name, var.node)
         self._last = var

@@ -37,6 +37,7 @@ an equal graph however it was written down.
 
 from __future__ import annotations
 
+import unicodedata
 from array import array
 from operator import index
 from collections.abc import Sequence
@@ -671,8 +672,39 @@ class Graph:
         return self.local_names[i] if self.local_names else None
 
 
+def check_name(name: object) -> str:
+    """``name`` if it is a name the language could write, else a :class:`ParseError` saying why.
+
+    Names are identifiers (letters, digits and ``_``, not starting with a digit) in NFKC
+    form, which is how the language reads them, so a graph built in Python never holds a
+    name that a program could not (nor one that would garble a picture).
+
+    >>> check_name("ŷ")
+    'ŷ'
+    >>> check_name("a:b")
+    Traceback (most recent call last):
+      ...
+    compgraph.errors.ParseError: 'a:b' is not a valid name: a name is made of letters, digits and '_' and does not start with a digit (as in the language)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a name is a string, not {type(name).__name__}")
+    if not name.isidentifier():
+        raise ParseError(f"{name!r} is not a valid name: a name is made of letters, digits "
+                         "and '_' and does not start with a digit (as in the language)")
+    if not name.isascii():
+        normal = unicodedata.normalize("NFKC", name)
+        if normal != name:
+            raise ParseError(f"{name!r} is not a valid name as written: the language reads "
+                             f"it as {normal!r} (NFKC); use {normal!r}")
+    return name
+
+
 class GraphBuilder:
-    """Collects nodes and statements in any order; :meth:`build` makes the canonical graph."""
+    """Collects nodes and statements in any order; :meth:`build` makes the canonical graph.
+
+    Names (of inputs and statements) must be identifiers, as in the language
+    (:func:`check_name`); the parser's names already are.
+    """
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
@@ -718,6 +750,7 @@ class GraphBuilder:
         """The input called ``name`` (created on first use)."""
         i = self._inputs.get(name)
         if i is None:
+            check_name(name)
             i = self._inputs[name] = self._add(INPUT_CODE, (), span)
             self._names[i] = name
             if default is not None:
@@ -746,6 +779,8 @@ class GraphBuilder:
 
     def bind(self, name: str, node: int, span: tuple[int, int] | None = None) -> None:
         """A statement: ``name`` now refers to ``node``."""
+        if name not in self._inputs:
+            check_name(name)
         self._bind_names.append(name)
         self._bind_nodes.append(node)
         self._bind_start.append(-1 if span is None else span[0])

@@ -33,6 +33,7 @@ compgraph.errors.ParseError: line 1, column 5: unknown function 'rleu' (did you 
 from __future__ import annotations
 
 import gc
+import re
 
 from .errors import ParseError
 from .functions import Function, Template, arity_error, inline
@@ -121,7 +122,7 @@ class _Parser:
                 operand = self.expression()
                 end = operand.end
                 self._stmt_span = (start, end)
-                last_expr = (operand.node, " ".join(self.source[start:end].split()))
+                last_expr = (operand.node, _expression_name(self.source[start:end]))
         self.check_pending()
         if not self.builder.statements and last_expr is None:  # type: ignore[union-attr]
             raise self.error("empty program: write at least one statement, e.g. y = 2*x", 0, 1)
@@ -785,6 +786,19 @@ class _Parser:
                 start, end = spans.get(id(item), spans[id(items)])
                 raise self.error(f"ragged array literal: element {k + 1} has shape "
                                  f"{shape(item)}, element 1 has shape {first}", start, end)
+
+
+def _expression_name(text: str) -> str:
+    """The name of a bare last expression: its text on one line, without comments and line
+    continuations (an array literal or a call may span lines).
+
+    >>> _expression_name("sum(x,  # the batch\\n    y) \\\\\\n + 1")
+    'sum(x, y) + 1'
+    """
+    return " ".join(_COMMENT_OR_CONTINUATION.sub(" ", text).split())
+
+
+_COMMENT_OR_CONTINUATION = re.compile(r"#[^\n]*|\\\n")
 
 
 def parse(source: str, output: str | None = None) -> Graph:

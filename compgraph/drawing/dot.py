@@ -219,8 +219,7 @@ class _Builder:
     def var_id(self, i: int) -> str:
         if self.w.kind(i) == CONST:
             return f"c{i}"
-        label = self.w.label(i)
-        return f"v{i}_{label}" if label else f"v{i}"
+        return mk.node_id(f"v{i}", self.w.label(i))
 
     def op_id(self, i: int) -> str:
         if self.w.is_block(i):

@@ -1,16 +1,32 @@
-"""Graphviz HTML-like labels built from escaped text: the only place label markup is written.
+"""User text in DOT: the only place label markup and node ids are written from it.
 
-User text (names, titles) can hold ``&``, ``<``, quotes or backslashes; :func:`text`
-escapes it, and every HTML-like label is built from escaped pieces, so nothing a user
-writes can open a tag or end a DOT string. Plain (non-HTML) labels go through
-:func:`plain`, which stops the ``graphviz`` package from reading ``<...>`` as HTML and
-doubles backslashes so that ``\\N`` or ``\\l`` stay literal.
+User text (names, titles) can hold ``&``, ``<``, quotes, backslashes, brackets and control
+characters. :func:`visible` first turns it into what a picture shows: line breaks as
+``\\n``, a tab as a space, and every character that cannot appear in SVG (XML 1.0) or that
+Graphviz drops silently (control characters, lone surrogates, U+FFFE, U+FFFF) as a visible
+escape such as ``\\x01`` (a byte of a command-line argument that was not UTF-8, which
+Python holds as a lone surrogate, as ``\\xff``). Then
+
+- :func:`text` escapes it for an HTML-like label (every HTML-like label is built from
+  escaped pieces, so nothing a user writes can open a tag or end a DOT string, and a
+  backslash stays a backslash: Graphviz expands ``\\G`` or ``\\N`` there too);
+- :func:`plain` makes a plain (quoted) label or attribute that shows it literally: no HTML,
+  no escape sequences such as ``\\N`` or ``\\l``, no entities such as ``&nbsp;`` (Graphviz
+  decodes entities in plain strings too);
+- :func:`node_id` keeps user text out of DOT ids unless it is made of identifier
+  characters: Graphviz copies ids into SVG unescaped (``&bogus;`` there is not XML), and
+  the ``graphviz`` package reads a ``:`` in an id as a port.
 
 >>> html(font(text('a < b & "c"'), color="#d62728"), font("7", size=9))
 '<<font color="#d62728">a &lt; b &amp; &quot;c&quot;</font><br/><font point-size="9">7</font>>'
+>>> visible("tab\\there\\x00\\r\\nbell\\x07")
+'tab here\\\\x00\\nbell\\\\x07'
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import graphviz
 
@@ -35,16 +51,60 @@ class Markup(str):
     """A string that is already valid HTML-like label markup (escaped)."""
 
 
-def text(s: str) -> Markup:
-    """Escape user text for an HTML-like label; newlines become line breaks, and a
-    backslash is doubled (Graphviz reads ``\\N`` even in an HTML-like label as the node's
-    name, and ``\\\\`` as one backslash).
+# Characters a picture cannot carry as they are: C0 and C1 controls (but the line break),
+# DEL, lone surrogates and the two XML non-characters. Line and paragraph separators are
+# line breaks.
+_INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_BREAKS = re.compile("\r\n|[\r\u2028\u2029]")
 
-    >>> text("x\\\\N <i>")
-    'x\\\\\\\\N &lt;i&gt;'
+
+def _escape_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch == "\t":
+        return " "
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (Python's surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(s: object) -> str:
+    """``s`` as a picture shows it: line breaks as ``\\n``, a tab as a space, and the
+    characters no SVG can hold (controls, lone surrogates, U+FFFE, U+FFFF) as escapes.
+
+    >>> visible("a\\u2028b\\rc"), visible("\\ud800"), visible("é\\u200f😀")
+    ('a\\nb\\nc', '\\\\ud800', 'é\\u200f😀')
+    >>> print(visible(b"caf\\xe9".decode("utf-8", "surrogateescape")))  # a Latin-1 argument
+    caf\\xe9
     """
-    escaped = _escape(str(s)).replace("\\", "\\\\")
-    return Markup(escaped.replace("\n", "<br/>"))
+    return _INVISIBLE.sub(_escape_char, _BREAKS.sub("\n", str(s)))
+
+
+# Graphviz (2.43) loses a text run of one or two "]" between tags, or rejects the label:
+# such a run is written with character references.
+_BRACKETS_ONLY = re.compile(r"[ \]]*\][ \]]*")
+
+
+def text(s: object) -> Markup:
+    """Escape user text for an HTML-like label; line breaks become ``<br/>``.
+
+    >>> print(text("x\\\\y <i>"))
+    x\\\\y &lt;i&gt;
+    >>> text("]\\nline 2")
+    '&#93;<br/>line 2'
+    """
+    s = str(s)
+    if not s.isprintable():  # line breaks, controls, surrogates (most labels have none)
+        s = visible(s)
+    lines = []
+    for line in s.split("\n"):
+        # Graphviz expands \G, \N, \E ... in HTML-like labels too; a doubled backslash
+        # is a literal one.
+        line = _escape(line).replace("\\", "\\\\")
+        if "]" in line and _BRACKETS_ONLY.fullmatch(line):
+            line = line.replace("]", "&#93;")
+        lines.append(line)
+    return Markup("<br/>".join(lines))
 
 
 def font(content: str, *, color: str | None = None, size: float | None = None,
@@ -74,9 +134,14 @@ def html(*lines: str) -> str:
     return f"<{body}>"
 
 
-def plain(s: str) -> str:
-    """A plain DOT label showing ``s`` literally (no HTML, no escape sequences)."""
-    return graphviz.escape(str(s))
+def plain(s: object) -> str:
+    """A plain DOT label or attribute showing ``s`` literally (no HTML, no escape
+    sequences, no entities).
+
+    >>> plain("a&nbsp;b\\\\N <i>")
+    'a&amp;nbsp;b\\\\\\\\N <i>'
+    """
+    return graphviz.escape(visible(s).replace("&", "&amp;"))
 
 
 def _attributes(attrs: dict[str, object]) -> str:
@@ -117,3 +182,19 @@ def table(rows: list[list[Markup]], **attrs: object) -> Markup:
 def label(content: Markup) -> str:
     """An HTML-like DOT label holding one piece of markup (a table, usually)."""
     return f"<{content}>"
+
+
+def _id_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_′″‴⁽⁾ =" or unicodedata.category(ch) in ("Mn", "Mc")
+
+
+def node_id(prefix: str, label: str | None) -> str:
+    """A DOT node id: ``prefix_label`` when the label is a name (identifier characters,
+    and the primes and `` = `` of versions and aliases), else ``prefix`` alone.
+
+    >>> node_id("v3", "a"), node_id("v4", "c′"), node_id("v5", "x + 1"), node_id("v6", None)
+    ('v3_a', 'v4_c′', 'v5', 'v6')
+    """
+    if label and all(_id_char(ch) for ch in label):
+        return f"{prefix}_{label}"
+    return prefix
