@@ -7,9 +7,12 @@ to_dot, in worker processes, and prints a table of outcomes: per program (its fi
 answer: ok, ParseError, EvaluationError, InputError, ..., crash, hang), per stage, the
 warnings seen, and every crash class with its first example and a minimized reproducer.
 A crash is any exception that is not a CompgraphError; a hang is a program that takes
-longer than ``--limit`` seconds (the worker's alarm, or the parent's watchdog when the
-worker is stuck in C code); ``disagree`` is a program whose reverse-mode gradient and
+more than ``--limit`` seconds of CPU time (the worker's alarm), or that the parent's
+watchdog finds stuck (in C code, where the alarm cannot interrupt it); ``disagree`` is a program whose reverse-mode gradient and
 forward-mode tangent differ where both are finite (a silent wrong answer in one of them).
+Every ``--dot-every``-th program also has its pictures drawn by Graphviz's ``dot``: DOT that
+dot rejects, SVG that is not XML or holds active content is a crash of the drawing; a
+layout slower than the limit is listed apart.
 
 ``--save FILE`` appends the reproducers as regression cases (the format of
 tests/fuzz_regressions.jsonl). The exit status is 1 when there is a crash, a hang or a disagreement.
@@ -31,14 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import fuzzing  # noqa: E402  (tests/fuzzing.py: the harness the suite uses too)
 
-GRACE = 5.0  # seconds past the limit before the parent kills a stuck worker
+GRACE = 5.0  # seconds past the limits before the parent kills a stuck worker
 
 
-def _worker(conn: Connection, seed: int, indices: list[int], limit: float) -> None:
+def _worker(conn: Connection, seed: int, indices: list[int], limit: float,
+            dot_every: int) -> None:
     for i in indices:
         conn.send(("start", i))
         program = fuzzing.program_for(seed, i)
-        result = fuzzing.check(program.text, None, seed=program.seed, limit=limit)
+        result = fuzzing.check(program.text, None, seed=program.seed, limit=limit,
+                               render=dot_every > 0 and i % dot_every == 0)
         # Keep what the parent needs: crashes travel with their text, tracebacks cut short.
         conn.send(("done", i, program.kind, result))
     conn.send(("end", None))
@@ -48,8 +53,9 @@ def _worker(conn: Connection, seed: int, indices: list[int], limit: float) -> No
 class _Slot:
     """One worker process and the indices it still has to run."""
 
-    def __init__(self, ctx: Any, seed: int, indices: list[int], limit: float) -> None:
-        self.seed, self.limit = seed, limit
+    def __init__(self, ctx: Any, seed: int, indices: list[int], limit: float,
+                 dot_every: int) -> None:
+        self.seed, self.limit, self.dot_every = seed, limit, dot_every
         self.todo = indices
         self.current: int | None = None
         self.since = time.monotonic()
@@ -57,7 +63,8 @@ class _Slot:
 
     def _start(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(child, self.seed, self.todo, self.limit),
+        self.proc = ctx.Process(target=_worker, args=(child, self.seed, self.todo, self.limit,
+                                                          self.dot_every),
                                 daemon=True)
         self.proc.start()
         child.close()
@@ -72,11 +79,11 @@ class _Slot:
 
 
 def run(count: int, seed: int, workers: int, limit: float, start: int = 0,
-        progress: bool = True) -> dict[str, Any]:
+        dot_every: int = 50, progress: bool = True, grace: float = GRACE) -> dict[str, Any]:
     """Run programs ``start .. start+count`` of campaign ``seed``; return the tallies."""
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     indices = list(range(start, start + count))
-    slots = [_Slot(ctx, seed, indices[w::workers], limit) for w in range(workers)]
+    slots = [_Slot(ctx, seed, indices[w::workers], limit, dot_every) for w in range(workers)]
     outcomes: Counter[str] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
     stages: Counter[tuple[str, str]] = Counter()
@@ -85,11 +92,12 @@ def run(count: int, seed: int, workers: int, limit: float, start: int = 0,
     first: dict[str, tuple[int, fuzzing.Crash]] = {}
     hangs: list[int] = []
     disagree: list[tuple[int, str]] = []
+    slow: list[int] = []
     done = 0
     live = list(slots)
     began = time.monotonic()
     while live:
-        ready = wait([s.conn for s in live], timeout=1.0)
+        ready = wait([s.conn for s in live], timeout=min(1.0, grace))
         now = time.monotonic()
         for slot in list(live):
             if slot.conn in ready:
@@ -113,6 +121,8 @@ def run(count: int, seed: int, workers: int, limit: float, start: int = 0,
                         crash_programs[key] += 1
                     for c in result.crashes:
                         first.setdefault(c.key, (i, c))
+                    if ("dot", "slow") in result.stages:
+                        slow.append(i)
                     if result.disagreements and len(disagree) < 10:
                         disagree.append((i, result.disagreements[0]))
                     if progress and done % 1000 == 0:
@@ -136,7 +146,9 @@ def run(count: int, seed: int, workers: int, limit: float, start: int = 0,
                         slot.restart_after(ctx, i)
                         live.append(slot)
                     continue
-            if slot.current is not None and now - slot.since > limit + GRACE:
+            # The limit is CPU time; on a busy machine a program's wall time may be a few
+            # times that, and dot may take as long again on its pictures.
+            if slot.current is not None and now - slot.since > 4 * limit + grace:
                 i = slot.current
                 done += 1
                 outcomes["hang"] += 1
@@ -144,7 +156,7 @@ def run(count: int, seed: int, workers: int, limit: float, start: int = 0,
                 slot.restart_after(ctx, i)
     return {"outcomes": outcomes, "by_kind": by_kind, "stages": stages, "warnings": warned,
             "crash_programs": crash_programs, "first": first, "hangs": sorted(hangs),
-            "disagree": disagree,
+            "disagree": disagree, "slow": sorted(slow),
             "seconds": time.monotonic() - began}
 
 
@@ -165,7 +177,7 @@ def _short(value: Any, n: int = 300) -> str:
 def report(t: dict[str, Any], count: int, seed: int, workers: int, limit: float,
            minimize: bool, save: Path | None) -> str:
     lines = [f"compgraph fuzz: {count} programs, seed {seed}, {workers} workers, "
-             f"limit {limit:g} s a program, {t['seconds']:.0f} s", ""]
+             f"limit {limit:g} CPU s a program, {t['seconds']:.0f} s", ""]
     kinds = ("grammar", "mutation")
     rows = [("outcome", "programs", *kinds)]
     names = list(fuzzing.OUTCOMES) + sorted(set(t["outcomes"]) - set(fuzzing.OUTCOMES))
@@ -205,6 +217,11 @@ def report(t: dict[str, Any], count: int, seed: int, workers: int, limit: float,
             small = fuzzing.minimize(program.text, [crash.inputs], key)
             lines.append(f"    minimized: {_short(small)}")
             saved.append(fuzzing.Regression(small, [crash.inputs], key))
+    if t["slow"]:
+        lines.append(f"pictures dot took more than {limit:g} s to lay out (Graphviz's time, not "
+                     f"a hang of compgraph): {len(t['slow'])} programs, e.g.")
+        for i in t["slow"][:3]:
+            lines.append(f"    #{i}: {_short(fuzzing.program_for(seed, i).text, 200)}")
     if t["hangs"]:
         lines.append(f"hangs: programs {t['hangs'][:20]}")
         for i in t["hangs"][:5]:
@@ -224,14 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=0, help="first program index (default 0)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=float, default=10.0,
-                    help="seconds a program may take (default 10)")
+                    help="CPU seconds a program may take (default 10)")
+    ap.add_argument("--dot-every", type=int, default=50, metavar="N",
+                    help="have dot draw the pictures of every Nth program and check the SVG "
+                         "(default 50; 0: never)")
     ap.add_argument("--no-minimize", action="store_true",
                     help="do not shrink the first example of each crash class")
     ap.add_argument("--save", type=Path, help="append the reproducers to this file")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args(argv)
     tallies = run(args.count, args.seed, max(1, args.workers), args.limit, args.start,
-                  progress=not args.quiet)
+                  args.dot_every, progress=not args.quiet)
     print(report(tallies, args.count, args.seed, max(1, args.workers), args.limit,
                  not args.no_minimize, args.save))
     bad = ("crash", "hang", "disagree")

@@ -58,7 +58,7 @@ REGRESSIONS = REPO / "tests" / "fuzz_regressions.jsonl"
 # Headline outcomes of a program, in the order the table prints them.
 OUTCOMES = ("ok", "ParseError", "InputError", "EvaluationError", "RenderError",
             "CompgraphError", "disagree", "crash", "hang")
-STAGES = ("parse", "evaluate", "backward", "tangents", "local_derivatives", "to_dot")
+STAGES = ("parse", "evaluate", "backward", "tangents", "local_derivatives", "to_dot", "dot")
 
 # Crashes raised inside these modules belong to the engine (issue 8 items 4-6, branch
 # engine-safe); the suite tolerates them in one test only, until that branch is merged.
@@ -79,6 +79,23 @@ AUGMENTED = ("+=", "-=", "*=", "/=")
 SEPARATORS = ("\n", "\n", "\n", ";", "; ", ",", ", ", "\n\n", " ;\n", "\r\n")
 COMMENTS = ("# a comment", "#", "# x = 1, y = (", "# ŷ → ∂C/∂w", "#\t# #")
 
+# User text that DOT and SVG must carry escaped (titles here; tests/test_escaping.py uses
+# it in every surface).
+HOSTILE = [
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
+    '"]; x [label="pwned', '"]; x [label=<<b>b</b>>]; y [label="', "<<b>html</b>>",
+    "<b>bold</b> <i>it</i> <br/> <font color='red'>r</font>",
+    "<table><tr><td>cell</td></tr></table>", "</font></td></tr></table>>",
+    "&nbsp;", "&bogus;", "&amp;", "&#60;", "&#x3c;script&#x3e;", "&lt;", "a & b", "&",
+    "line 1\nline 2", "\n", "a\r\nb", "a\rb", "a\u2028b",
+    "\t", "a\tb", "\\", "a\\", "\\N \\G \\l \\n \\r \\E \\T \\H \\L", '\\"', '"', "'", '"""',
+    "\x00", "a\x01b", "\x1b[31mred", "\x7f", "\x85", "\x0b\x0c", "\ufffe", "\uffff", "\udcff",
+    "]", "]]", "]]]", " ] ", "[", "[]", "]]>", "<![CDATA[x]]>", "-->", "<!--",
+    "<?xml version='1.0'?>", "x]", "]x",
+    "😀", "👨\u200d👩\u200d👧", "\u200f\u202eevil\u202c", "שלום", "مرحبا", "\u0302", "e\u0301",
+    "javascript:alert(1)", "data:text/html,x", "{", "}", ";", ":", "a:b:c", "->", "--",
+    "digraph", "node", "subgraph", "strict", "x" * 300, " ", "  leading", "trailing  ",
+]
 TOKENS = ("(", ")", "[", "]", ",", ";", "=", "+", "-", "*", "/", "**", "@", "+=", "==", "<",
           "#", "\\", "\n", "'", '"', "^", ".", "e", "_", "1", "x", "sum(", "relu(", "[[", "]]",
           "..", "1.2.3", "$", "!", "{", "}", "->", ":", "lambda", "\\\n")
@@ -238,9 +255,9 @@ def _replace_number(r: random.Random, s: str) -> str:
     return s[:m.start()] + big + s[m.end():]
 
 
-def _deep(r: random.Random, s: str) -> str:
+def _deep(r: random.Random, s: str, scale: float) -> str:
     """Deep nesting around a statement's right side."""
-    n = r.choice((50, 500, 2000, 5000))
+    n = max(5, int(r.choice((50, 500, 2000, 5000)) * scale))
     head, sep, rhs = s.partition("=")
     if not sep:
         head, rhs = "", s
@@ -262,18 +279,19 @@ def _deep(r: random.Random, s: str) -> str:
     return (head + sep if sep else "y = ") + body
 
 
-def _long(r: random.Random, s: str) -> str:
+def _long(r: random.Random, s: str, scale: float) -> str:
     kind = r.randrange(3)
     if kind == 0:
-        return _replace_name(r, s, "n" * r.choice((100, 1000, 20000)))
+        return _replace_name(r, s, "n" * int(r.choice((100, 1000, 20000)) * scale))
     if kind == 1:  # many statements
         return "\n".join(f"v{k} = v{k - 1} * 1.01" if k else "v0 = x"
-                         for k in range(r.choice((100, 2000)))) + "\n" + s
-    return s + "\n" + "# " + "x" * 100_000
+                         for k in range(int(r.choice((100, 2000)) * scale))) + "\n" + s
+    return s + "\n" + "# " + "x" * int(100_000 * scale)
 
 
-def mutate(r: random.Random, s: str) -> str:
-    """One to three random mutations of ``s``."""
+def mutate(r: random.Random, s: str, scale: float = 1.0) -> str:
+    """One to three random mutations of ``s``; ``scale`` multiplies the sizes of deep
+    nesting and long names and programs (the suite runs at a tenth)."""
     for _ in range(r.randint(1, 3)):
         k = r.randrange(11)
         if k == 0:
@@ -291,9 +309,9 @@ def mutate(r: random.Random, s: str) -> str:
         elif k == 6:
             s = _replace_number(r, s)
         elif k == 7:
-            s = _deep(r, s)
+            s = _deep(r, s, scale)
         elif k == 8:
-            s = _long(r, s)
+            s = _long(r, s, scale)
         elif k == 9:
             s = _replace_name(r, s, r.choice(NAMES) + r.choice(UNICODE))
         else:
@@ -312,9 +330,11 @@ _EXAMPLES: list[str] | None = None
 # --- inputs -----------------------------------------------------------------------------
 
 SHAPES = ((), (3,), (1, 3), (3, 1), (2, 3), (3, 3), (2,), (1,))
-EXTREMES: tuple[Any, ...] = (1e308, -1e308, 10**400, -10**400, math.nan, math.inf, -math.inf,
-                             0.0, -0.0, 5e-324, -1.0, 0, -7, 1e-300, 710.0, -745.5, 1e200,
-                             [10**400, 1], [[1e308, -1e308]], [0.0, -0.0, 1.0], [math.nan, 1.0])
+EXTREMES: tuple[Any, ...] = (1e308, -1e308, math.nan, math.inf, -math.inf, 0.0, -0.0, 5e-324,
+                             -1.0, 0, -7, 1e-300, 710.0, -745.5, 1e200, 1e154, -1e16,
+                             [[1e308, -1e308]], [0.0, -0.0, 1.0], [math.nan, 1.0], [-1e200, 3])
+# Python integers too large for a float (rarer: one input in twenty at the extreme point).
+HUGE_INTEGERS: tuple[Any, ...] = (10**400, -10**400, 2**1024, [10**400, 1], [[1], [-10**309]])
 MALFORMED: tuple[Any, ...] = (True, None, "2", [], [[1, 2], [3]], [[[]]], 1j, [1, "a"],
                               {"a": 1}, (1.0, 2.0), np.float32(2.5), np.array([1, 2, 3]),
                               np.array([[1.5, 2.5]], dtype=np.float32), np.int64(3))
@@ -334,8 +354,8 @@ def input_sets(r: random.Random, names: tuple[str, ...]) -> list[dict[str, Any]]
         {n: _random_array(r, (3,)) for n in names},
         {n: _random_array(r, (3, 3)) for n in names},
         {n: _random_array(r, r.choice(SHAPES)) for n in names},
-        {n: r.choice(EXTREMES) if r.random() < 0.7 else _random_array(r, (), 1e3)
-         for n in names},
+        {n: r.choice(HUGE_INTEGERS) if r.random() < 0.05 else
+         r.choice(EXTREMES) if r.random() < 0.7 else _random_array(r, (), 1e3) for n in names},
     ]
     if names and r.random() < 0.2:
         bad = dict(sets[0])
@@ -356,7 +376,7 @@ class Program:
     seed: str
 
 
-def generate(r: random.Random) -> Program:
+def generate(r: random.Random, scale: float = 1.0) -> Program:
     """A random program: from the grammar, or a mutation of a valid one (or of an example)."""
     global _EXAMPLES
     seed = str(r.random())
@@ -368,12 +388,12 @@ def generate(r: random.Random) -> Program:
         base = r.choice(_EXAMPLES) if _EXAMPLES else generate_valid(r)
     else:
         base = generate_valid(r)
-    return Program(mutate(r, base), "mutation", seed)
+    return Program(mutate(r, base, scale), "mutation", seed)
 
 
-def program_for(seed: int, index: int) -> Program:
+def program_for(seed: int, index: int, scale: float = 1.0) -> Program:
     """Program ``index`` of the campaign ``seed``: the same one on every machine and run."""
-    return generate(random.Random(f"compgraph-fuzz/{seed}/{index}"))
+    return generate(random.Random(f"compgraph-fuzz/{seed}/{index}"), scale)
 
 
 # --- the check --------------------------------------------------------------------------
@@ -412,6 +432,7 @@ class Result:
     crashes: list[Crash] = field(default_factory=list)
     warnings: dict[str, int] = field(default_factory=dict)  # "category at place" -> n
     disagreements: list[str] = field(default_factory=list)
+    pictures: list[str] = field(default_factory=list)  # DOT sources for dot to check
     seconds: float = 0.0
 
     def count(self, stage: str, outcome: str) -> None:
@@ -457,33 +478,63 @@ def _call(result: Result, stage: str, fn: Callable[[], Any],
 
 
 def _run(result: Result, text: str, inputs: list[dict[str, Any]] | None, seed: str,
-         draw: bool) -> str:
+         draw: bool, render: bool) -> str:
     ok, graph = _call(result, "parse", lambda: cg.parse(text))
     if not ok:
         return graph
     if inputs is None:
         inputs = input_sets(random.Random(seed), graph.input_names)
+    # What the pictures carry besides the graph: a title (now and then a hostile one) and
+    # now and then a variable marked as a cost.
+    r = random.Random(seed + "/picture")
+    picture = {"title": graph.output_name if r.random() < 0.7 else r.choice(HOSTILE),
+               "costs": [r.choice(list(graph.latest))] if r.random() < 0.2 else [],
+               "edge_labels": r.choice(("gradient", "local", "both"))}
     # Drawing a large graph costs far more than evaluating it: small graphs are drawn in
     # every view at the first point and at the extreme one, large graphs in one view once.
     small = len(graph.nodes) <= _SMALL_GRAPH
+    sources: list[str] | None = [] if render and small else None
     headline = None
     for k, given in enumerate(inputs):
-        given = {n: v for n, v in given.items() if n in graph.input_names}
+        # Given sets fit the program: inputs it does not have are left out, and those it
+        # has but the set lacks are 1.0 (a minimized program may have new inputs).
+        given = {n: given.get(n, 1.0) for n in graph.input_names}
         if draw and small and k in (0, 4):
             views: tuple[str, ...] = VIEWS
         else:
             views = ("backward",) if k == 0 else ()
-        outcome = _run_inputs(result, graph, given, views)
+        outcome = _run_inputs(result, graph, given, views, picture, sources)
         headline = headline or outcome
+    result.pictures = sources or []
     return headline or "ok"
+
+
+def _check_pictures(result: Result, limit: float) -> None:
+    """Have ``dot`` draw the program's pictures: DOT it rejects or SVG that is not clean
+    is a crash of the drawing; a layout slower than ``limit`` is counted apart (``slow``),
+    as it is Graphviz's time, not compgraph's."""
+    try:
+        problems = picture_problems(result.pictures, timeout=limit)
+    except TimeoutError:
+        result.count("dot", "slow")
+        return
+    for problem, source in zip(problems, result.pictures):
+        if problem is not None:
+            result.crashes.append(Crash("dot", "BadPicture", problem[:300],
+                                        "compgraph/drawing/dot.py:to_dot", source[:2000]))
+            result.count("dot", "crash")
+        else:
+            result.count("dot", "ok")
 
 
 _SMALL_GRAPH = 200
 
 
 def _run_inputs(result: Result, graph: cg.Graph, given: dict[str, Any],
-                views: tuple[str, ...]) -> str:
-    """Every stage at one point; returns the first stage's failure, or ``ok``."""
+                views: tuple[str, ...], picture: dict[str, Any],
+                sources: list[str] | None) -> str:
+    """Every stage at one point; returns the first stage's failure, or ``ok``. The DOT of
+    each view drawn is added to ``sources`` (when it is a list) for ``dot`` to check."""
     first = None
     ok, values = _call(result, "evaluate", lambda: cg.evaluate(graph, given), given)
     if not ok:
@@ -505,7 +556,9 @@ def _run_inputs(result: Result, graph: cg.Graph, given: dict[str, Any],
         first, local = first or local, None
     for view in views:
         ok, dot = _call(result, "to_dot", lambda: to_dot(graph, view, values, grads, tans, local,
-                                                         title=graph.output_name).source, given)
+                                                         **picture).source, given)
+        if ok and sources is not None:
+            sources.append(dot)
         first = first or (None if ok else dot)
     return first or "ok"
 
@@ -527,12 +580,15 @@ def _agree(result: Result, graph: cg.Graph, grads: Any, tans: Any, name: str,
 
 
 def check(text: str, inputs: list[dict[str, Any]] | None = None, *, seed: str = "0",
-          limit: float = 10.0, draw: bool = True) -> Result:
+          limit: float = 10.0, draw: bool = True, render: bool = False) -> Result:
     """Run ``text`` through every stage; see the module's docstring.
 
     ``inputs`` are the input sets to evaluate at (default: :func:`input_sets` for the
-    program's inputs, from ``seed``). ``limit`` is the time limit in seconds for the whole
-    program; ``draw`` draws every view (else only the backward one).
+    program's inputs, from ``seed``; a set's missing inputs are 1.0). ``limit`` is the
+    time limit for the whole program in seconds of CPU time; ``draw`` draws every view
+    (else only the backward one); ``render`` also has ``dot`` draw the pictures of small
+    graphs and checks the SVG (:func:`picture_problems`), after the time limit and with a
+    limit of its own.
     """
     result = Result("ok")
     alarm = limit > 0 and hasattr(signal, "setitimer")
@@ -540,20 +596,24 @@ def check(text: str, inputs: list[dict[str, Any]] | None = None, *, seed: str = 
         def on_alarm(*_: Any) -> None:
             raise Hang()
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, limit)
-    start = time.perf_counter()
+        # CPU time, not wall time: a busy machine must not turn slow programs into hangs.
+        previous = signal.signal(signal.SIGPROF, on_alarm)
+        signal.setitimer(signal.ITIMER_PROF, limit)
+    start = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result.outcome = _run(result, text, inputs, seed, draw)
+            result.outcome = _run(result, text, inputs, seed, draw, render)
         except Hang:
             result.outcome = "hang"
         finally:
             if alarm:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-    result.seconds = time.perf_counter() - start
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.signal(signal.SIGPROF, previous)
+    result.seconds = time.process_time() - start
+    if result.pictures and result.outcome != "hang":
+        _check_pictures(result, limit if limit > 0 else 60.0)
+    result.pictures = []
     if limit > 0 and result.seconds > limit:
         result.outcome = "hang"  # stuck in C code the alarm could not interrupt
     elif result.crashes:
@@ -607,40 +667,44 @@ def svg_problems(svg: str) -> list[str]:
     return problems
 
 
-def _dot(source: str) -> tuple[int, str, str]:
+def _dot(source: str, timeout: float) -> tuple[int, str, str]:
     import subprocess
 
-    run = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
-                         timeout=60)
+    try:
+        run = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"),
+                             capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"dot took more than {timeout:g} s") from None
     return run.returncode, run.stdout.decode("utf-8", "replace"), \
         run.stderr.decode("utf-8", "replace")
 
 
-def render_svgs(sources: list[str]) -> list[tuple[str | None, str]]:
+def render_svgs(sources: list[str], timeout: float = 120.0) -> list[tuple[str | None, str]]:
     """``(problem, svg)`` for each DOT source, from one ``dot`` run for all of them when they
     all pass (the DOT language allows several graphs in one input), else one run each.
-    ``problem`` is ``dot``'s error, ``None`` when it drew the graph without one."""
+    ``problem`` is ``dot``'s error, ``None`` when it drew the graph without one. Raises
+    ``TimeoutError`` when ``dot`` takes longer than ``timeout`` seconds."""
     from compgraph.drawing.dshape import dshape_svg
 
     if not sources:
         return []
-    code, out, err = _dot("\n".join(sources))
+    code, out, err = _dot("\n".join(sources), timeout)
     docs = out.split("<?xml")[1:]
     if code == 0 and "Error" not in err and len(docs) == len(sources):
         return [(None, dshape_svg("<?xml" + d)) for d in docs]
     results: list[tuple[str | None, str]] = []
     for source in sources:
-        code, out, err = _dot(source)
+        code, out, err = _dot(source, timeout)
         bad = code != 0 or "Error" in err
         results.append((err.strip() or f"dot exited with {code}" if bad else None,
                         dshape_svg(out)))
     return results
 
 
-def picture_problems(sources: list[str]) -> list[str | None]:
+def picture_problems(sources: list[str], timeout: float = 120.0) -> list[str | None]:
     """For each DOT source: what ``dot`` or the SVG check objects to, ``None`` when nothing."""
     out: list[str | None] = []
-    for problem, svg in render_svgs(sources):
+    for problem, svg in render_svgs(sources, timeout):
         if problem is None:
             found = svg_problems(svg)
             problem = "; ".join(found) if found else None
@@ -717,7 +781,7 @@ class Regression:
 
     program: str
     inputs: list[dict[str, Any]]
-    crash: str                   # the crash class it had when found
+    crash: str                   # the crash classes it had when found, "; "-separated
     xfail: str | None = None     # why it still fails on this branch (the fix is elsewhere)
     line: int = 0
 
@@ -745,12 +809,9 @@ def load_regressions(path: Path = REGRESSIONS) -> list[Regression]:
 
 # --- a campaign -----------------------------------------------------------------------------
 
-def campaign(seed: int, indices: range, limit: float = 10.0) -> Iterator[tuple[int, Program, Result]]:
-    """Programs ``indices`` of campaign ``seed``, each with its result."""
+def campaign(seed: int, indices: range, *, limit: float = 10.0, scale: float = 1.0,
+             draw: bool = True) -> Iterator[tuple[int, Program, Result]]:
+    """Programs ``indices`` of campaign ``seed`` (sizes times ``scale``), each with its result."""
     for i in indices:
-        program = program_for(seed, i)
-        yield i, program, check(program.text, None, seed=program.seed, limit=limit)
-
-
-if __name__ == "__main__":  # pragma: no cover - scripts/fuzz.py is the entry point
-    sys.exit("run scripts/fuzz.py")
+        program = program_for(seed, i, scale)
+        yield i, program, check(program.text, None, seed=program.seed, limit=limit, draw=draw)
