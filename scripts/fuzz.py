@@ -216,7 +216,8 @@ def report(t: dict[str, Any], count: int, seed: int, workers: int, limit: float,
         if minimize and crash.inputs is not None:
             small = fuzzing.minimize(program.text, [crash.inputs], key)
             lines.append(f"    minimized: {_short(small)}")
-            saved.append(fuzzing.Regression(small, [crash.inputs], key))
+            saved.append(fuzzing.Regression(small, [crash.inputs], key,
+                                            render=crash.stage == "dot"))
     if t["slow"]:
         lines.append(f"pictures dot took more than {limit:g} s to lay out (Graphviz's time, not "
                      f"a hang of compgraph): {len(t['slow'])} programs, e.g.")

@@ -104,6 +104,21 @@ def test_text_is_shown_exactly() -> None:
         "&nbsp;", "&bogus;", "a\\", "\\N", "]", "]]", "<b>x</b>", "a\\x01b", " ", "😀"]
 
 
+@pytest.mark.needs_dot
+def test_long_text_is_cut_below_graphviz_limits() -> None:
+    # dot rejects a string or id over 16,384 bytes: long text is cut, escapes and all.
+    long = ["n" * 20000, "&" * 5000, "😀" * 5000, "\x01" * 5000, "<" * 5000, "\\" * 9000]
+    sources = [to_dot(cg.parse("y = 2*x"), title=t, legend=False).source for t in long]
+    for t, svg in zip(long, assert_pictures_fine(sources, [t[:10] for t in long])):
+        assert svg_texts(svg)[0] == mk.visible(t) and mk.visible(t).endswith("…")
+    name = "n" * 20000
+    g = cg.parse(f"x = 1 + {name}")
+    v = cg.evaluate(g, {name: 2.0})
+    (svg,) = assert_pictures_fine([to_dot(g, "backward", v, cg.backward(g, v)).source], [name])
+    assert "n" * (mk.MAX_TEXT - 1) + "…" in svg_texts(svg)
+    assert mk.node_id("v1", name) == "v1"
+
+
 # --- names -------------------------------------------------------------------------------
 
 NOT_NAMES = [s for s in HOSTILE if not s.isidentifier()] + ["1x", "a b", "x-y", "", "x.y"]

@@ -68,16 +68,25 @@ def _escape_char(m: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# Graphviz (2.43) rejects a DOT string or id longer than 16,384 bytes; user text is cut
+# well below that, so that even escaped (``&amp;`` is five bytes) it fits.
+MAX_TEXT = 2000
+
+
 def visible(s: object) -> str:
-    """``s`` as a picture shows it: line breaks as ``\\n``, a tab as a space, and the
-    characters no SVG can hold (controls, lone surrogates, U+FFFE, U+FFFF) as escapes.
+    """``s`` as a picture shows it: line breaks as ``\\n``, a tab as a space, the
+    characters no SVG can hold (controls, lone surrogates, U+FFFE, U+FFFF) as escapes, and
+    text longer than ``MAX_TEXT`` characters cut with an ellipsis.
 
     >>> visible("a\\u2028b\\rc"), visible("\\ud800"), visible("é\\u200f😀")
     ('a\\nb\\nc', '\\\\ud800', 'é\\u200f😀')
     >>> print(visible(b"caf\\xe9".decode("utf-8", "surrogateescape")))  # a Latin-1 argument
     caf\\xe9
     """
-    return _INVISIBLE.sub(_escape_char, _BREAKS.sub("\n", str(s)))
+    s = str(s)
+    if len(s) > MAX_TEXT:
+        s = s[:MAX_TEXT - 1] + "…"
+    return _INVISIBLE.sub(_escape_char, _BREAKS.sub("\n", s))
 
 
 # Graphviz (2.43) loses a text run of one or two "]" between tags, or rejects the label:
@@ -188,13 +197,18 @@ def _id_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_′″‴⁽⁾ =" or unicodedata.category(ch) in ("Mn", "Mc")
 
 
+# Names longer than this stay out of ids (ids are for people reading the DOT).
+_MAX_ID_NAME = 64
+
+
 def node_id(prefix: str, label: str | None) -> str:
     """A DOT node id: ``prefix_label`` when the label is a name (identifier characters,
-    and the primes and `` = `` of versions and aliases), else ``prefix`` alone.
+    and the primes and `` = `` of versions and aliases) of at most 64 characters, else
+    ``prefix`` alone.
 
     >>> node_id("v3", "a"), node_id("v4", "c′"), node_id("v5", "x + 1"), node_id("v6", None)
     ('v3_a', 'v4_c′', 'v5', 'v6')
     """
-    if label and all(_id_char(ch) for ch in label):
+    if label and len(label) <= _MAX_ID_NAME and all(_id_char(ch) for ch in label):
         return f"{prefix}_{label}"
     return prefix
