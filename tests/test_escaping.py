@@ -119,6 +119,44 @@ def test_long_text_is_cut_below_graphviz_limits() -> None:
     assert mk.node_id("v1", name) == "v1"
 
 
+# --- pages written directly: worksheets, the diff view, stepper frames and page -------------
+
+def _pages(title: str) -> dict[str, str]:
+    from compgraph.drawing.diff import diff_svg
+    from compgraph.drawing.stepper import stepper
+    from compgraph.drawing.worksheet import worksheet_svg
+    from compgraph.steps import walkthrough
+
+    g = cg.parse("a = x*y + z, w = a*a")
+    v, v2 = cg.evaluate(g, x=2, y=3, z=1), cg.evaluate(g, x=2.5, y=3, z=1)
+    grads, grads2 = cg.backward(g, v), cg.backward(g, v2)
+    steps = stepper(g, v, grads, title=title)
+    return {"worksheet": worksheet_svg(walkthrough(g, v, grads), title=title),
+            "diff": diff_svg(v2, grads2, v, grads, title=title),
+            "frame": steps.frame(1), "page": steps.html()}
+
+
+@pytest.mark.needs_dot
+def test_hostile_titles_in_pages_written_directly() -> None:
+    import html
+    import re
+
+    bad = []
+    for title in HOSTILE:
+        pages = _pages(title)
+        page = pages.pop("page")
+        for name, svg in pages.items():
+            problems = svg_problems(svg)
+            if problems:
+                bad.append(f"{name} {title!r}: {problems[0]}")
+        page.encode("utf-8")  # a lone surrogate could not be written
+        assert len(re.findall("<script", page, re.I)) == 2, title  # its own two
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", page), title
+        if title.strip():
+            assert f"<title>{html.escape(mk.visible(title))}</title>" in page
+    assert not bad, "\n".join(bad)
+
+
 # --- names -------------------------------------------------------------------------------
 
 NOT_NAMES = [s for s in HOSTILE if not s.isidentifier()] + ["1x", "a b", "x-y", "", "x.y"]

@@ -38,6 +38,7 @@ from ..errors import RenderError
 from ..steps import FORWARD, Walkthrough
 from .dot import to_dot
 from .files import pipe
+from .markup import xml_safe
 from .style import theme as get_theme
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -213,7 +214,8 @@ def svg_text(root: ET.Element, *, standalone: bool = True) -> str:
     root.attrib = {k: v for k, v in root.attrib.items() if k != "xmlns"}
     if standalone:
         root.attrib = {"xmlns": SVG_NS, **root.attrib}
-    text = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    # Titles and names may hold characters XML cannot: shown as escapes, as in DOT.
+    text = xml_safe(ET.tostring(root, encoding="unicode", short_empty_elements=True))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + text + "\n"
             if standalone else text)
 

@@ -89,6 +89,21 @@ def visible(s: object) -> str:
     return _INVISIBLE.sub(_escape_char, _BREAKS.sub("\n", s))
 
 
+# What XML 1.0 cannot hold at all: C0 controls but tab and line breaks, lone surrogates,
+# U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(s: str) -> str:
+    """``s`` with the characters XML cannot hold as visible escapes (the rest untouched):
+    for SVG written directly, where the markup itself is escaped by its writer.
+
+    >>> xml_safe("<text>a\\x01b\\nc</text>")
+    '<text>a\\\\x01b\\nc</text>'
+    """
+    return _NOT_XML.sub(_escape_char, s)
+
+
 # Graphviz (2.43) loses a text run of one or two "]" between tags, or rejects the label:
 # such a run is written with character references.
 _BRACKETS_ONLY = re.compile(r"[ \]]*\][ \]]*")

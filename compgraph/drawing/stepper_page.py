@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING
 
 from .film import HOT_NODE_WIDTH, HOT_EDGE_WIDTH, svg_text
+from .markup import visible
 
 if TYPE_CHECKING:
     from .stepper import Stepper
@@ -126,8 +127,10 @@ def page(stepper: "Stepper", *, standalone: bool = True) -> str:
                       "node_width": HOT_NODE_WIDTH, "edge_width": HOT_EDGE_WIDTH}
     steps = [{"text": t, "heading": h} for t, h in zip(stepper.texts, stepper.headings)]
     n = len(steps)
-    title = stepper.title or f"backprop step by step: {stepper.walk.graph.output_name}"
-    heading = f'<div class="cg-title">{html.escape(stepper.title)}</div>\n' if stepper.title else ""
+    # The title as pictures show it (control characters as escapes; HTML has no place
+    # for them, and a lone surrogate cannot even be written as UTF-8).
+    title = visible(stepper.title or f"backprop step by step: {stepper.walk.graph.output_name}")
+    heading = f'<div class="cg-title">{html.escape(title)}</div>\n' if stepper.title else ""
     body = (
         f'<div class="cg-stepper" tabindex="0"{" data-standalone" if standalone else ""}>\n'
         f"<style>{style}</style>\n{heading}"
