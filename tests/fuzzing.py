@@ -5,8 +5,9 @@ Programs come from two sources:
 
 - a grammar-based generator covering the whole language: statements and augmented
   assignments, every operator and function of ``compgraph.ops.OPS`` with its arity (and now
-  and then a wrong one), array literals, numbers of every form, comments, line
-  continuations, and the ``;`` ``,`` newline separators;
+  and then a wrong one) and its parameters (``axis=``, ``reshape``'s shape), subscripts,
+  ``def`` blocks (indented or on one line) and calls of them, array literals, numbers of
+  every form, comments, line continuations, and the ``;`` ``,`` newline separators;
 - mutations of valid programs (generated ones and the examples): byte flips, deletions,
   insertions of tokens and of Unicode (combining marks, RTL and zero-width marks, emoji,
   control characters, lone surrogates), long names, deep nesting, huge and non-finite
@@ -68,7 +69,7 @@ ENGINE_MODULES = ("compgraph/ops.py", "compgraph/evaluate.py", "compgraph/differ
 
 NAMES = ("x", "y", "z", "w", "a", "b", "c", "h", "s", "W", "W1", "b1", "W2", "yhat", "y_hat",
          "C", "L", "o", "e", "pi", "sum", "relu", "lambda", "__class__", "None", "True",
-         "def", "_", "x2", "ŷ", "α", "θ_1", "Δ")
+         "_", "x2", "ŷ", "α", "θ_1", "Δ")
 SPECIAL_NAMES = ("e", "pi", "sum", "o", "L", "lambda", "__class__", "__init__", "None",
                  "print", "exp", "nan", "inf", "import", "self", "_", "__", "ŷ", "ﬁ", "𝑥")
 NUMBERS = ("0", "1", "2", "3", "7", "10", "0.5", ".5", "2.", "3.25", "1e3", "1E-3",
@@ -129,12 +130,32 @@ def _array(r: random.Random) -> str:
     return build(shape)
 
 
-class _Grammar:
-    """Random expressions and statements of the language, from the registry."""
+# Values for operator parameters, by the registry's parameter names (keyword ``axis=``,
+# positional ``reshape(x, [2, 3])``); some are out of range or of the wrong kind.
+PARAM_VALUES = {
+    "axis": ("0", "1", "-1", "0", "-2", "2", "[0, 1]", "[0]", "[1, 0]", "0.0", "1.5", "[]",
+             "[0, 0]", "x"),
+    "shape": ("[2, 3]", "[-1]", "[3, -1]", "[6]", "[1, -1]", "[3, 3]", "[1, 3]", "[9]",
+              "[-1, -1]", "[0]", "[2.5]", "3"),
+}
+SUBSCRIPTS = ("[0]", "[-1]", "[1]", "[:, 1]", "[1:3]", "[::-1]", "[0, 0]", "[:]", "[1:]",
+              "[:2, ::2]", "[5]", "[0][0]", "[-1, :]", "[::2]", "[0:0]", "[:, :, 0]", "[-4]")
+BAD_SUBSCRIPTS = ("[::0]", "[1.5]", "[x]", "[]", "[0,,1]", "[...]")
+FUNCTION_NAMES = ("f", "g", "layer", "linear", "net", "h1", "φ", "f", "g", "sum")
+PARAMETER_NAMES = ("a", "b", "u", "v", "W", "x", "s", "t")
+INDENTS = ("    ", "    ", "  ", "\t", "        ")
 
-    def __init__(self, r: random.Random, names: list[str]) -> None:
+
+class _Grammar:
+    """Random expressions and statements of the language, from the registry: every
+    operator with its arity and parameters, subscripts, and calls of the program's own
+    functions (``functions``: name -> number of parameters)."""
+
+    def __init__(self, r: random.Random, names: list[str],
+                 functions: dict[str, int] | None = None) -> None:
         self.r = r
         self.names = names  # names defined so far (and some that are not: they are inputs)
+        self.functions = functions if functions is not None else {}
 
     def space(self) -> str:
         r = self.r.random()
@@ -143,20 +164,43 @@ class _Grammar:
     def atom(self) -> str:
         r = self.r.random()
         if r < 0.55:
-            return self.r.choice(self.names)
+            return self.subscript(self.r.choice(self.names))
         if r < 0.85:
             return _number(self.r)
-        return _array(self.r)
+        return self.subscript(_array(self.r))
+
+    def subscript(self, operand: str) -> str:
+        """Now and then a subscript after an operand: ``x[0]``, ``W[:, 1]``, ``x[::-1]``."""
+        r = self.r.random()
+        if r < 0.07:
+            return operand + self.r.choice(SUBSCRIPTS if r < 0.065 else BAD_SUBSCRIPTS)
+        return operand
 
     def call(self, depth: int) -> str:
+        if self.functions and self.r.random() < 0.25:
+            name = self.r.choice(sorted(self.functions))
+            n = self.functions[name]
+            if self.r.random() < 0.03:  # a wrong number of arguments
+                n = self.r.choice([k for k in range(4) if k != n])
+            args = [self.expr(depth - 1) for _ in range(n)]
+            return self.subscript(f"{name}({', '.join(args)})")
         name = self.r.choice(sorted(FUNCTIONS))
         op = FUNCTIONS[name]
         n = self.r.randint(op.min_arity, op.arity)
         if self.r.random() < 0.03:  # a wrong number of arguments: a ParseError
             n = self.r.choice([k for k in range(4) if not op.min_arity <= k <= op.arity])
         args = [self.expr(depth - 1) for _ in range(n)]
+        for param in op.params:
+            value = self.r.choice(PARAM_VALUES.get(param.name, NUMBERS[:8]))
+            if param.positional:
+                if param.required or self.r.random() < 0.5:
+                    args.append(value)
+            elif param.required or self.r.random() < 0.4:
+                args.append(f"{param.name}={value}")
+        if self.r.random() < 0.02:  # a keyword the operator does not have
+            args.append(f"{self.r.choice(('axis', 'slope', 'foo', 'shape'))}=1")
         sep = ", " if self.r.random() < 0.9 else ",\n    "
-        return f"{name}({sep.join(args)})"
+        return self.subscript(f"{name}({sep.join(args)})")
 
     def expr(self, depth: int) -> str:
         r = self.r.random()
@@ -172,7 +216,7 @@ class _Grammar:
         if r < 0.68:
             return self.r.choice(("-", "+", "- ", "--")) + self.expr(depth - 1)
         if r < 0.78:
-            return f"({self.space()}{self.expr(depth - 1)}{self.space()})"
+            return self.subscript(f"({self.space()}{self.expr(depth - 1)}{self.space()})")
         return self.call(depth)
 
     def statement(self) -> str:
@@ -182,13 +226,40 @@ class _Grammar:
         self.names.append(name)
         return text
 
+    def function(self) -> str:
+        """A ``def`` block, indented or on one line; its body sees only its parameters and
+        its own names (now and then a program name, or a call of itself: errors)."""
+        name = self.r.choice(FUNCTION_NAMES) if self.r.random() < 0.8 else f"fn{len(self.functions)}"
+        params = self.r.sample(PARAMETER_NAMES, self.r.randint(1, 3))
+        body = _Grammar(self.r, list(params) + (["y"] if self.r.random() < 0.05 else []),
+                        dict(self.functions))
+        if self.r.random() < 0.05:
+            body.functions[name] = len(params)  # recursion
+        if self.r.random() < 0.35:
+            text = f"def {name}({', '.join(params)}): return {body.expr(2)}"
+        else:
+            indent = self.r.choice(INDENTS)
+            lines = [f"def {name}({', '.join(params)}):"]
+            for _ in range(self.r.randint(0, 3)):
+                lines.append(indent + body.statement())
+            lines.append(f"{indent}return {body.expr(3)}")
+            if self.r.random() < 0.03:
+                lines[-1] = " " + lines[-1]  # inconsistent indentation
+            text = "\n".join(lines)
+        self.functions[name] = len(params)
+        return text
+
 
 def generate_valid(r: random.Random) -> str:
-    """A program of the grammar (valid but for a rare wrong argument count)."""
+    """A program of the grammar (valid but for rare mistakes: a wrong argument count, a
+    parameter out of range, a recursive function...)."""
     g = _Grammar(r, list(r.sample(NAMES, 3)))
     parts: list[str] = []
     if r.random() < 0.1:
         parts.append(r.choice(COMMENTS) + "\n")
+    if r.random() < 0.25:
+        for _ in range(r.randint(1, 2)):
+            parts.append(g.function() + r.choice(("\n", "\n\n", "\n# between\n")))
     for k in range(r.randint(1, 6)):
         if k:
             sep = r.choice(SEPARATORS)
@@ -437,7 +508,8 @@ class Result:
     outcome: str
     stages: dict[tuple[str, str], int] = field(default_factory=dict)  # (stage, outcome) -> n
     crashes: list[Crash] = field(default_factory=list)
-    warnings: dict[str, int] = field(default_factory=dict)  # "category at place" -> n
+    # "category at place (message)" -> n; compgraph's own warnings by category alone
+    warnings: dict[str, int] = field(default_factory=dict)
     disagreements: list[str] = field(default_factory=list)
     # DOT sources for dot to check, with the point they were drawn at.
     pictures: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -646,10 +718,13 @@ def check(text: str, inputs: list[dict[str, Any]] | None = None, *, seed: str = 
     elif result.disagreements:
         result.outcome = "disagree"
     for w in caught:
-        path = str(w.filename).replace(os.sep, "/")
-        place = path.rsplit("/", 1)[-1] if "/compgraph/" not in path else \
-            "compgraph/" + path.rsplit("/compgraph/", 1)[1]
-        key = f"{w.category.__name__} at {place}:{w.lineno} ({str(w.message)[:60]})"
+        if w.category.__module__.startswith("compgraph"):
+            key = w.category.__name__  # compgraph's own, e.g. ShapeWarning: a documented answer
+        else:
+            path = str(w.filename).replace(os.sep, "/")
+            place = path.rsplit("/", 1)[-1] if "/compgraph/" not in path else \
+                "compgraph/" + path.rsplit("/compgraph/", 1)[1]
+            key = f"{w.category.__name__} at {place}:{w.lineno} ({str(w.message)[:60]})"
         result.warnings[key] = result.warnings.get(key, 0) + 1
     return result
 
