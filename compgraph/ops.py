@@ -603,7 +603,8 @@ def _ew(fn: Callable) -> Callable:
 def _integer(v: Any, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError(f"{what} must be an integer, not {v!r}")
-    if not float(v).is_integer():
+    # An int is whole already (and 10**400 fits no float).
+    if not isinstance(v, (int, np.integer)) and not float(v).is_integer():
         raise ValueError(f"{what} must be an integer, not {v!r}")
     return int(v)
 

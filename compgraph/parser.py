@@ -50,6 +50,7 @@ FAST_FROM = 4096
 KEYWORDS = frozenset({"def", "return"})
 _UNARY_PRECEDENCE = 3
 _MAX_ARRAY_DIMS = 32
+_MAX_INDEX_DIGITS = 18  # an index beyond 10**18 is out of range of any array
 
 # Operator-stack entries: (kind, payload, start, end, base)
 #   kind "bin": payload = Op;  "neg": unary minus;  "paren": a group;
@@ -694,6 +695,9 @@ class _Parser:
                 digits = tok.text.replace("_", "")
                 if not digits.isdigit():
                     raise self.error(f"an index is a whole number, not {tok.text}",
+                                     first.start, tok.end)
+                if len(digits) > _MAX_INDEX_DIGITS:  # int() refuses 4,300 digits and more
+                    raise self.error(f"an index of {len(digits)} digits is beyond any array",
                                      first.start, tok.end)
                 parts[-1] = sign * int(digits)
             elif kind == "COLON":

@@ -213,11 +213,12 @@ def report(t: dict[str, Any], count: int, seed: int, workers: int, limit: float,
         lines.append(f"    first: program #{i} {_short(program.text)}")
         if crash.inputs is not None:
             lines.append(f"    at {_short(crash.inputs)}")
-        if minimize and crash.inputs is not None:
-            small = fuzzing.minimize(program.text, [crash.inputs], key)
+        if minimize and (crash.inputs is not None or crash.stage == "parse"):
+            # A crash in parse needs no inputs; a later one keeps the point it had.
+            inputs = [crash.inputs if crash.inputs is not None else {}]
+            small = fuzzing.minimize(program.text, inputs, key)
             lines.append(f"    minimized: {_short(small)}")
-            saved.append(fuzzing.Regression(small, [crash.inputs], key,
-                                            render=crash.stage == "dot"))
+            saved.append(fuzzing.Regression(small, inputs, key, render=crash.stage == "dot"))
     if t["slow"]:
         lines.append(f"pictures dot took more than {limit:g} s to lay out (Graphviz's time, not "
                      f"a hang of compgraph): {len(t['slow'])} programs, e.g.")

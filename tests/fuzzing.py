@@ -653,18 +653,23 @@ def _agree(result: Result, graph: cg.Graph, grads: Any, tans: Any, name: str,
 
     The two sum the same chain-rule terms in different orders, so they may differ by
     rounding in proportion to the largest term (``W/c/W`` has a derivative of 0 made of two
-    terms of 1e8 that cancel): the tolerance grows with the largest edge tangent times its
-    node's adjoint."""
+    terms of 1e8 that cancel; ``1e23 * logsumexp(log_softmax(L))`` is constant in ``L``,
+    its reverse-mode partials of 1e23 cancel): the tolerance grows with the largest
+    adjoint of a node times the tangent of an operand or of its edge."""
     i = graph.inputs[graph.input_names.index(name)]
     rev, fwd = grads.adjoints[i], tans.nodes[graph.output]
     scale = 0.0
+
+    def size(v: Any) -> float:
+        return 0.0 if v is None else float(np.sum(np.abs(v)))
+
     with np.errstate(all="ignore"):
         rev = 0.0 if rev is None else float(np.sum(rev))
         fwd = 0.0 if fwd is None else float(np.sum(fwd))
-        for (node, _), t in tans.edges.items():
-            a = grads.adjoints[node]
-            if a is not None:
-                scale = max(scale, float(np.sum(np.abs(t))) * float(np.sum(np.abs(a))))
+        for (node, k), t in tans.edges.items():
+            operand = graph.nodes[node].operands[k]
+            scale = max(scale, size(grads.adjoints[node])
+                        * max(size(t), size(tans.nodes[operand])))
     if not all(math.isfinite(v) and abs(v) < 1e100 for v in (rev, fwd, scale)):
         return
     if abs(rev - fwd) > 1e-9 * scale + 1e-6 * (1.0 + abs(rev) + abs(fwd)):

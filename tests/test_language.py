@@ -271,6 +271,8 @@ BAD_CALLS = [
     ("y = x[1:2:3:4]", ParseError, 1, 12, "at most two ':'"),
     ("y = x[::0]", ParseError, 1, 6, "a slice step cannot be zero"),
     ("y = x[0", ParseError, 1, 6, "'[' is never closed"),
+    ("y = x[" + "1" + "0" * 400 + "]", ParseError, 1, 7, "an index of 401 digits is beyond"),
+    ("y = x[:, -" + "9" * 5000 + "]", ParseError, 1, 10, "an index of 5000 digits is beyond"),
     ("y = x[0]]", ParseError, 1, 9, "unmatched ']'"),
     ("y = x : 2", ParseError, 1, 7, "expected an operator"),
 ]
