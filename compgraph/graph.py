@@ -672,6 +672,10 @@ class Graph:
         return self.local_names[i] if self.local_names else None
 
 
+KEYWORDS = frozenset({"def", "return"})
+"""Words of the language that cannot be names."""
+
+
 def check_name(name: object) -> str:
     """``name`` if it is a name the language could write, else a :class:`ParseError` saying why.
 
@@ -691,6 +695,8 @@ def check_name(name: object) -> str:
     if not name.isidentifier():
         raise ParseError(f"{name!r} is not a valid name: a name is made of letters, digits "
                          "and '_' and does not start with a digit (as in the language)")
+    if name in KEYWORDS:
+        raise ParseError(f"{name!r} is a keyword of the language, not a valid name")
     if not name.isascii():
         normal = unicodedata.normalize("NFKC", name)
         if normal != name:

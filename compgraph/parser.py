@@ -37,7 +37,7 @@ import re
 
 from .errors import ParseError
 from .functions import Function, Template, arity_error, inline
-from .graph import Graph, GraphBuilder
+from .graph import KEYWORDS, Graph, GraphBuilder
 from .lexer import Token, tokenize
 from .ops import BINARY, FUNCTIONS, POSTFIX, ParamError, Slice
 
@@ -47,7 +47,6 @@ _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 # fraction of a millisecond whatever the size. Short programs (a command line's) do not
 # even import it.
 FAST_FROM = 4096
-KEYWORDS = frozenset({"def", "return"})
 _UNARY_PRECEDENCE = 3
 _MAX_ARRAY_DIMS = 32
 _MAX_INDEX_DIGITS = 18  # an index beyond 10**18 is out of range of any array
