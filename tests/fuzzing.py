@@ -17,7 +17,8 @@ Programs come from two sources:
 :func:`check` runs a program through ``parse``, then, for several sets of inputs (scalars,
 arrays of fitting and non-fitting shapes, huge, negative and non-finite values, Python
 integers too large for a float, malformed values), ``evaluate``, ``backward``, ``tangents``,
-``local_derivatives`` and ``to_dot`` in every view. Each call must return or raise a
+``local_derivatives``, ``paths`` and ``check_nodes`` (for the explaining views) and
+``to_dot`` in every view. Each call must return or raise a
 :class:`~compgraph.errors.CompgraphError`; anything else is a *crash*, and a program that
 takes longer than the time limit is a *hang*.
 
@@ -59,7 +60,8 @@ REGRESSIONS = REPO / "tests" / "fuzz_regressions.jsonl"
 # Headline outcomes of a program, in the order the table prints them.
 OUTCOMES = ("ok", "ParseError", "InputError", "EvaluationError", "RenderError",
             "CompgraphError", "disagree", "crash", "hang")
-STAGES = ("parse", "evaluate", "backward", "tangents", "local_derivatives", "to_dot", "dot")
+STAGES = ("parse", "evaluate", "backward", "tangents", "local_derivatives", "paths",
+          "check_nodes", "to_dot", "dot")
 
 # Crashes raised inside these modules belong to the engine (issue 8 items 4-6, branch
 # engine-safe); the suite tolerates them in one test only, until that branch is merged.
@@ -637,9 +639,25 @@ def _run_inputs(result: Result, graph: cg.Graph, given: dict[str, Any],
                       given)
     if not ok:
         first, local = first or local, None
+    # The explaining views draw results computed for them: the paths from the first input
+    # to the output, and every node's gradient checked against central differences.
+    explain: dict[str, dict[str, Any]] = {}
+    if "paths" in views and graph.input_names:
+        ok, found = _call(result, "paths",
+                          lambda: cg.paths(graph, values, graph.input_names[0]), given)
+        if ok:
+            explain["paths"] = {"paths": found}
+    if "check" in views and grads is not None:
+        ok, checked = _call(result, "check_nodes", lambda: cg.check_nodes(graph, values, grads),
+                            given)
+        if ok:
+            explain["check"] = {"check": checked}
     for view in views:
+        if view in ("paths", "check") and view not in explain:
+            continue
         ok, dot = _call(result, "to_dot", lambda: to_dot(graph, view, values, grads, tans, local,
-                                                         **picture).source, given)
+                                                         **picture, **explain.get(view, {})
+                                                         ).source, given)
         if ok and sources is not None:
             sources.append((dot, given))
         first = first or (None if ok else dot)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import compgraph as cg
 from compgraph.drawing import markup as mk
 from compgraph.drawing import to_dot
-from compgraph.drawing.dot import VIEWS
+from compgraph.drawing.dot import BASE_VIEWS, VIEWS
 from compgraph.errors import ParseError, RenderError
 from compgraph.graph import GraphBuilder
 from fuzzing import HOSTILE, picture_problems, render_svgs, svg_problems
@@ -43,8 +43,18 @@ def homework(**names: str) -> tuple:
         cg.local_derivatives(g, values)
 
 
+def explaining(g, values, grads, view: str) -> dict:
+    """What an explaining view draws: the paths from the first input, or the node check."""
+    if view == "paths":
+        return {"paths": cg.paths(g, values, g.input_names[0])}
+    if view == "check":
+        return {"check": cg.check_nodes(g, values, grads)}
+    return {}
+
+
 def draw(g, values, grads, tans, local, view: str, **options) -> str:
-    return to_dot(g, view, values, grads, tans, local, edge_labels="both", **options).source
+    return to_dot(g, view, values, grads, tans, local, edge_labels="both",
+                  **explaining(g, values, grads, view), **options).source
 
 
 def svg_texts(svg: str) -> list[str]:
@@ -234,7 +244,7 @@ def test_output_names_of_bare_expressions() -> None:
     for text in programs:
         g = cg.parse(text)
         v = cg.evaluate(g, {n: np.array([1.0, 2.0]) for n in g.input_names})
-        for view in VIEWS:
+        for view in BASE_VIEWS:  # the explaining views need a scalar output
             sources.append(to_dot(g, view, v, title=g.output_name).source)
             labels.append(f"{text} ({view})")
     assert_pictures_fine(sources, labels)
@@ -264,8 +274,8 @@ def test_cost_names_and_extreme_values_in_every_view(view: str) -> None:
             v = cg.evaluate(g, x=value, y=value)
             grads = cg.backward(g, v)
             tans = cg.tangents(g, v, "x")
-            sources.append(to_dot(g, view, v, grads, tans, cg.local_derivatives(g, v),
-                                  costs=[name], edge_labels="both", title=name).source)
+            sources.append(draw(g, v, grads, tans, cg.local_derivatives(g, v), view,
+                                costs=[name], title=name))
             labels.append(f"{name} at {value!r}")
     assert_pictures_fine(sources, labels)
 

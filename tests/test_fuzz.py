@@ -130,7 +130,7 @@ def test_reverse_and_forward_mode_must_agree(monkeypatch) -> None:
                                                     for a in grads.adjoints), edges={})
 
     monkeypatch.setattr(cg, "backward", twice)
-    result = check("y = x*x", [{"x": 3.0}])
+    result = check("y = x*x", [{"x": 3.0}], draw=False)  # no node check of the stand-in
     assert result.outcome == "disagree"
     assert result.disagreements == ["dy/dx: reverse 12.0, forward 6.0 at {'x': 3.0}"]
 

@@ -103,7 +103,11 @@ def even_cuts(allowed: Sequence[int], op_ranks: Sequence[int], count: int) -> li
 
     >>> even_cuts([2, 3, 5, 8], list(range(1, 10)), 3)
     [3, 8]
+    >>> even_cuts([], [], 2) is None  # no operators (y = x with a very long name): no rows
+    True
     """
+    if not op_ranks:
+        return None
     cuts: list[int] = []
     for b in range(1, count):
         target = op_ranks[min(len(op_ranks) - 1, round(len(op_ranks) * b / count))]
