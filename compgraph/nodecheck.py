@@ -68,8 +68,9 @@ def cut_graph(graph: Graph, values: Values, i: int) -> Graph:
         else:
             new.append(b.apply(node.op, [new[k] for k in node.operands],  # type: ignore[arg-type]
                                params=node.kwargs))
-    b.bind(graph.output_name, new[graph.output])
-    return b.build()
+    # The output's name as the program gave it, which for a bare expression (``sin(a)``)
+    # is its text, not a name a statement could bind.
+    return b.build(new[graph.output], graph.output_name)
 
 
 def check_nodes(graph: Graph, values: Values, grads: Gradients | None = None, *,

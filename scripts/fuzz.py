@@ -2,16 +2,17 @@
 """Fuzz compgraph: ``python scripts/fuzz.py COUNT [--seed N] [--workers K] [--limit S]``.
 
 Runs COUNT programs of the seeded campaign (tests/fuzzing.py: grammar-generated programs and
-mutations of valid ones) through parse, evaluate, backward, tangents, local_derivatives and
-to_dot, in worker processes, and prints a table of outcomes: per program (its first
-answer: ok, ParseError, EvaluationError, InputError, ..., crash, hang), per stage, the
-warnings seen, and every crash class with its first example and a minimized reproducer.
-A crash is any exception that is not a CompgraphError; a hang is a program that takes
-more than ``--limit`` seconds of CPU time (the worker's alarm), or that the parent's
-watchdog finds stuck (in C code, where the alarm cannot interrupt it); ``disagree`` is a program whose reverse-mode gradient and
-forward-mode tangent differ where both are finite (a silent wrong answer in one of them).
-Every ``--dot-every``-th program also has its pictures drawn by Graphviz's ``dot``: DOT that
-dot rejects, SVG that is not XML or holds active content is a crash of the drawing; a
+mutations of valid ones) through parse, evaluate, backward, tangents, local_derivatives,
+paths, check_nodes and to_dot, in worker processes, and prints a table of outcomes: per
+program (its first answer: ok, ParseError, EvaluationError, InputError, ..., crash, hang),
+per stage, the warnings seen, and every crash class with its first example and a minimized
+reproducer. A crash is any exception that is not a CompgraphError (or a ParseError after
+parse); a hang is a program that takes more than ``--limit`` seconds of CPU time (the
+worker's alarm), or that the parent's watchdog finds stuck (in C code, where the alarm
+cannot interrupt it); ``disagree`` is a program whose reverse-mode gradient and forward-mode
+tangent differ where both are finite (a silent wrong answer in one of them). Every
+``--dot-every``-th program also has its pictures drawn by Graphviz's ``dot``: DOT that dot
+rejects, SVG that is not XML or holds active content is a crash of the drawing; a
 layout slower than the limit is listed apart.
 
 ``--save FILE`` appends the reproducers as regression cases (the format of

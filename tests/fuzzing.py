@@ -19,8 +19,9 @@ arrays of fitting and non-fitting shapes, huge, negative and non-finite values, 
 integers too large for a float, malformed values), ``evaluate``, ``backward``, ``tangents``,
 ``local_derivatives``, ``paths`` and ``check_nodes`` (for the explaining views) and
 ``to_dot`` in every view. Each call must return or raise a
-:class:`~compgraph.errors.CompgraphError`; anything else is a *crash*, and a program that
-takes longer than the time limit is a *hang*.
+:class:`~compgraph.errors.CompgraphError` (a :class:`~compgraph.errors.ParseError` only from
+``parse``: the later stages are given a graph that parsed); anything else is a *crash*, and
+a program that takes longer than the time limit is a *hang*.
 
 ``scripts/fuzz.py`` runs it at scale and prints the table of outcomes; the suite runs a small
 seeded budget and replays ``tests/fuzz_regressions.jsonl``, every crash found so far.
@@ -51,7 +52,7 @@ import numpy as np
 import compgraph as cg
 from compgraph.drawing import to_dot
 from compgraph.drawing.dot import VIEWS
-from compgraph.errors import CompgraphError
+from compgraph.errors import CompgraphError, ParseError
 from compgraph.ops import BINARY, FUNCTIONS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -484,7 +485,8 @@ class Hang(BaseException):
 
 @dataclass
 class Crash:
-    """An exception that is not a CompgraphError, with where it came from."""
+    """An exception that is not a CompgraphError (or a ParseError after parsing), with
+    where it came from."""
 
     stage: str
     type: str
@@ -544,6 +546,16 @@ def _call(result: Result, stage: str, fn: Callable[[], Any],
     """Run one stage; ``(True, value)`` when it returned, ``(False, outcome)`` otherwise."""
     try:
         value = fn()
+    except ParseError as exc:
+        if stage == "parse":
+            result.count(stage, _class_name(exc))
+            return False, _class_name(exc)
+        # The graph parsed: a later stage refusing it as a program (a graph it builds
+        # from this one, say) is a bug, however documented the class.
+        where, tb = _where(exc)
+        result.crashes.append(Crash(stage, type(exc).__name__, str(exc)[:300], where, tb, inputs))
+        result.count(stage, "crash")
+        return False, "crash"
     except CompgraphError as exc:
         name = _class_name(exc)
         result.count(stage, name)

@@ -233,3 +233,15 @@ def test_render_writes_svg(view: str, tmp_path: Path, capsys) -> None:
                      "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+def test_check_on_a_program_ending_in_a_bare_expression() -> None:
+    # The output's name is the expression's text; the cut graphs keep it without binding it
+    # (binding refused it as a name, so the check view of such a program was an error).
+    g = cg.parse("a = x*x\nsin(a)")
+    values = cg.evaluate(g, x=1.0)
+    cut = cut_graph(g, values, g.latest["a"])
+    assert cut.output_name == "sin(a)"
+    report = check_nodes(g, values)
+    assert {g.labels[i]: c.verdict for i, c in report.items()} == {"x": "ok", "a": "ok",
+                                                                   "sin(a)": "ok"}

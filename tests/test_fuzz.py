@@ -2,7 +2,8 @@
 ever found replayed from tests/fuzz_regressions.jsonl.
 
 Each program must give a result or a documented CompgraphError in parse, evaluate,
-backward, tangents, local_derivatives and to_dot, within the time limit, with reverse and
+backward, tangents, local_derivatives, paths, check_nodes and to_dot (a ParseError only from
+parse), within the time limit, with reverse and
 forward mode agreeing (tests/fuzzing.py). ``scripts/fuzz.py COUNT`` runs the same campaign
 at scale.
 """
@@ -110,6 +111,19 @@ def test_documented_errors_are_outcomes_not_crashes() -> None:
     assert check("y = 2*x", [{"x": "2"}]).outcome == "InputError"
     result = check("y = x*x", [{"x": 3.0}])
     assert result.outcome == "ok" and not result.crashes and not result.disagreements
+
+
+def test_a_parse_error_after_parsing_is_a_crash(monkeypatch) -> None:
+    import compgraph as cg
+
+    def refuses(graph, values, *_args, **_kw):
+        cg.GraphBuilder().bind("not a name", 0)  # a stage rebuilding a graph it was given
+
+    monkeypatch.setattr(cg, "local_derivatives", refuses)
+    result = check("y = x*x", [{"x": 3.0}], draw=False)
+    assert result.outcome == "crash"
+    assert [c.key for c in result.crashes] == [
+        "local_derivatives: ParseError in compgraph/graph.py:check_name"]
 
 
 def test_a_program_without_names_is_checked_whatever_the_seed() -> None:
