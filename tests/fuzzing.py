@@ -546,23 +546,17 @@ def _call(result: Result, stage: str, fn: Callable[[], Any],
     """Run one stage; ``(True, value)`` when it returned, ``(False, outcome)`` otherwise."""
     try:
         value = fn()
-    except ParseError as exc:
-        if stage == "parse":
-            result.count(stage, _class_name(exc))
-            return False, _class_name(exc)
-        # The graph parsed: a later stage refusing it as a program (a graph it builds
-        # from this one, say) is a bug, however documented the class.
-        where, tb = _where(exc)
-        result.crashes.append(Crash(stage, type(exc).__name__, str(exc)[:300], where, tb, inputs))
-        result.count(stage, "crash")
-        return False, "crash"
-    except CompgraphError as exc:
-        name = _class_name(exc)
-        result.count(stage, name)
-        return False, name
     except (Hang, KeyboardInterrupt):
         raise
     except BaseException as exc:  # noqa: BLE001 - every other exception is the finding
+        # A documented error is an answer; a ParseError only from parse: the later stages
+        # are given a graph that parsed, so refusing it as a program (a graph they build
+        # from it, say) is a bug, however documented the class.
+        if isinstance(exc, CompgraphError) and (stage == "parse"
+                                                or not isinstance(exc, ParseError)):
+            name = _class_name(exc)
+            result.count(stage, name)
+            return False, name
         where, tb = _where(exc)
         result.crashes.append(Crash(stage, type(exc).__name__, str(exc)[:300], where, tb, inputs))
         result.count(stage, "crash")
