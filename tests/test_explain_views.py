@@ -148,6 +148,20 @@ def test_heatmap_scale_decades_and_zero() -> None:
         to_dot(g, "heatmap", values)
 
 
+def test_heatmap_bar_ends_past_the_floats_range() -> None:
+    # The bar runs from the decade under the smallest magnitude to the one above the
+    # largest: 10^309 over a gradient of 1.8e308 (10.0 ** 309 overflowed), 10^-324 under a
+    # subnormal one (10.0 ** -324 is 0, which the bar wrote as its lowest decade).
+    g = cg.parse("y = 1e308/x")
+    values = cg.evaluate(g, x=0.747)
+    src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
+    assert ">1e309<" in src and ">∞<" not in src
+    g = cg.parse("y = x*5e-324")
+    values = cg.evaluate(g, x=1.0)
+    src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
+    assert ">1e−324<" in src and ">0<" not in src
+
+
 # --- paths ------------------------------------------------------------------------------------
 
 def test_paths_view_colours_each_path_and_lists_the_products() -> None:

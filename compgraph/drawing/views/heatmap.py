@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import markup as mk
-from ..format import format_number
+from ..format import MINUS, format_number
 from ..style import SANS
 from . import Attrs, Overlay, without
 
@@ -127,6 +127,19 @@ class Heatmap(Overlay):
         return [colour_bar(self.scale, self.b.g.output_name, self.b.colors["text"])]
 
 
+def decade(k: int) -> str:
+    """10^k as :func:`format_number` writes it, also where no float holds it: the bar's ends
+    are the decades around the magnitudes, so reach 10^309 above 1e308 and 10^−324 below
+    the smallest subnormal (where ``10.0 ** k`` overflows or is 0).
+
+    >>> decade(3), decade(-7), decade(309), decade(-324)
+    ('1000', '1e−7', '1e309', '1e−324')
+    """
+    if -300 <= k <= 300:
+        return format_number(10.0 ** k)
+    return f"1e{k}".replace("-", MINUS)
+
+
 def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
     """``|∂w/∂·|`` and the colour cells from 10^lo to 10^hi, a decade's bound under the
     start of its cells (every few decades when there are many) and the top one at the end."""
@@ -140,10 +153,10 @@ def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
     labels = []
     for d in range(decades):
         shown = d % every == 0
-        tick = format_number(10.0 ** (scale.lo + d)) if shown else ""
+        tick = decade(scale.lo + d) if shown else ""
         labels.append(mk.cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
                            colspan=sub, align="left"))
-    top = mk.font(format_number(10.0 ** scale.hi), face=SANS, size=size, color=text)
+    top = mk.font(decade(scale.hi), face=SANS, size=size, color=text)
     bar = mk.table([colours + [mk.cell(top, rowspan=2, valign="top", align="left")], labels])
     parts = [mk.cell(mk.font(f"|∂{output}/∂·|, log scale", face=SANS, size=10, color=text)),
              mk.cell(bar)]
