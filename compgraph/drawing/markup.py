@@ -118,7 +118,7 @@ def text(s: object) -> Markup:
     '&#93;<br/>line 2'
     """
     s = str(s)
-    if not s.isprintable():  # line breaks, controls, surrogates (most labels have none)
+    if len(s) > MAX_TEXT or not s.isprintable():  # most labels are short and printable
         s = visible(s)
     lines = []
     for line in s.split("\n"):
