@@ -47,7 +47,10 @@ def test_render_loads_only_what_it_draws_with(tmp_path: Path) -> None:
             f"'-o', {str(out)!r}]) == 0")
     loaded = _modules_after(code)
     assert out.read_bytes().startswith(b"<?xml")  # the probe did draw and write
-    assert sorted(loaded & set(NOT_FOR_RENDER)) == []
+    # What the dependencies load themselves is theirs (numpy 1.22 and graphviz 0.20 import
+    # json and random): only what compgraph adds to them counts.
+    theirs = _modules_after("import numpy, graphviz")
+    assert sorted((loaded - theirs) & set(NOT_FOR_RENDER)) == []
 
 
 def test_the_command_being_run_is_the_only_one_built() -> None:
