@@ -54,7 +54,9 @@ fi
 # --- PNG/PDF converter and fonts ---------------------------------------------------------
 missing=()
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
-if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -q "Liberation Sans"; then
+# grep reads the whole list (no -q): stopping early would kill fc-list with SIGPIPE, and
+# under pipefail the fonts would always look missing.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep "Liberation Sans" >/dev/null; then
   missing+=(fonts-liberation2)
 fi
 if [ ${#missing[@]} -gt 0 ] && ! apt_install "${missing[@]}"; then
