@@ -28,9 +28,9 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from .errors import EvaluationError, InputError, NotComputedError
-from .evaluate import (Recomputed, Values, as_value, computed_from, describe_node, evaluate,
-                       forward_plan, is_finite, kind_of_nonfinite, node_id, require,
-                       same_nodes)
+from .evaluate import (Patched, Recomputed, Values, as_value, computed_from, describe_node,
+                       evaluate, forward_plan, is_finite, kind_of_nonfinite, node_id,
+                       require, same_nodes)
 from .graph import CONST_CODE, INPUT, OP, OP_OF_CODE, Graph
 from .ops import OPS
 
@@ -564,7 +564,7 @@ def _anonymous(graph: Graph) -> bytes:
     return flags
 
 
-class HandedOn(Sequence):
+class HandedOn(Patched):
     """Adjoints where some anonymous nodes' arrays were handed on to an operand as its
     running sum (see ``_general_sweep``). Such an adjoint is computed again when first
     asked for: the sum of what its users' edges carry, in the sweep's order, the same
@@ -578,15 +578,9 @@ class HandedOn(Sequence):
         self.handed = handed
         self.needs = needs
         self._again: dict[int, Value] = {}
+        self._stored = adjoints
 
-    def __len__(self) -> int:
-        return len(self.adjoints)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(len(self))))
-        if i < 0:
-            i += len(self)
+    def _at(self, i: int) -> Any:
         if i not in self.handed:
             return self.adjoints[i]
         if i not in self._again:

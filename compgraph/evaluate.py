@@ -502,7 +502,25 @@ def _take_over(graph: Graph, i: int, k: int, a: int, b: int, vals: list[Value],
 _NAN = np.float64(np.nan)
 
 
-class Recomputed(Sequence):
+class Patched(Sequence):
+    """A per-node sequence whose few missing entries are computed when first asked for:
+    indices and slices as a tuple's, each entry from :meth:`_at` (subclasses say how)."""
+
+    _stored: list[Value]
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self._at(i + len(self) if i < 0 else i)
+
+    def _at(self, i: int) -> Any:
+        raise NotImplementedError
+
+
+class Recomputed(Patched):
     """Node values where some anonymous intermediates' arrays were taken over by their
     only users (see :data:`IN_PLACE_BYTES`). Such a value is computed again, the same
     bits, when first asked for; :attr:`stand_ins` is what reverse mode reads instead, a
@@ -513,15 +531,9 @@ class Recomputed(Sequence):
         self.stand_ins = stand_ins
         self.taken = taken  # node -> the node that took over its array
         self._again: dict[int, Value] = {}
+        self._stored = stand_ins
 
-    def __len__(self) -> int:
-        return len(self.stand_ins)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(len(self))))
-        if i < 0:
-            i += len(self)
+    def _at(self, i: int) -> Any:
         if i in self.taken:
             return self._recompute(i)
         return self.stand_ins[i]
