@@ -38,7 +38,7 @@ import numpy as np
 from .errors import EvaluationError, InputError
 from .evaluate import Values, evaluate, point
 from .graph import CONST, INPUT, OP, Graph
-from .ops import OPS
+from .ops import OPS, fortran
 from .symbolic import (BROADCAST, Expr, SymbolicError, broadcast, call, to_text, walk,
                        zeros)
 
@@ -160,6 +160,7 @@ class _Printer:
         self.values = values
         self.notes = notes
         self.shape = [tuple(np.shape(v)) for v in values.nodes]
+        self.fortran = [fortran(v) for v in values.nodes]
         self.used: set[str] = set(graph.latest) | set(graph.input_names)
         self.names: list[list[str]] = [[] for _ in graph.nodes]   # printed names per node
         self.statements: list[Statement] = []
@@ -249,6 +250,8 @@ class _Printer:
                 e = Expr.var(self.names[i][-1], self.shape[i])
             else:
                 e = self.forward_expr(i, self.defined)
+            if self.fortran[i]:
+                e.layout = "F"
             self.refs[i] = e
         return e
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -285,8 +285,9 @@ def _example(names: Sequence[str], as_list: bool) -> str:
 
 
 def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[Sequence[int], ...]:
-    """The operations newest first, as parallel columns (node, code, a, b, needs a,
-    needs b): the forward plan's columns read backwards, and whether each operand's
+    """The operations, as parallel columns (node, code, a, b, needs a, needs b): the
+    forward plan's node and operand columns, which the sweeps read backwards (with
+    ``reversed``: no copies), then the rest newest first, and whether each operand's
     adjoint is wanted (it is one of the nodes ``ids`` or computed from one; ``None``: from
     any input). Columns rather than a record per operation, so that compiling a large
     graph neither wakes the cyclic collector nor holds a Python int per operand (see
@@ -295,21 +296,20 @@ def _backward_plan(graph: Graph, ids: tuple[int, ...] | None) -> tuple[Sequence[
     plan = graph.memo.get(key)
     if plan is None:
         forward = forward_plan(graph)
-        # The forward plan's ids read backwards (a list's slice shares its ints); the codes
-        # and the wanted operands computed with NumPy from the graph's columns.
+        # The codes and the wanted operands computed with NumPy from the forward plan's
+        # and the graph's columns.
         nodes = graph.nodes
-        codes = nodes.numpy("codes")
-        op_ids = np.flatnonzero(codes > CONST_CODE)
+        op_ids = forward.op_ids
         float_code = np.array([_FLOAT_CODES.get(op, _GENERIC) for op in OP_OF_CODE], np.uint8)
-        op_codes = float_code[codes[op_ids]]
+        op_codes = float_code[np.frombuffer(forward.codes, dtype=np.uint8)]
         if nodes.more:  # three operands or more: the registry's rules
             op_codes[np.isin(op_ids, list(nodes.more))] = _GENERIC
         # one more byte, 0: an operand -1 (none) reads it
         needs = np.frombuffer(computed_from(graph, ids) + b"\x00", dtype=np.uint8)
         needs_first = needs[nodes.numpy("first")[op_ids]]
         needs_second = needs[nodes.numpy("second")[op_ids]]
-        plan = graph.memo[key] = (forward.ids[::-1], op_codes[::-1].tobytes(), forward.a[::-1],
-                                  forward.b[::-1], needs_first[::-1].tobytes(),
+        plan = graph.memo[key] = (forward.ids, op_codes[::-1].tobytes(), forward.a,
+                                  forward.b, needs_first[::-1].tobytes(),
                                   needs_second[::-1].tobytes())
     return plan
 
@@ -373,7 +373,7 @@ def backward(graph: Graph, values: Values, seed: Value = None, *,
         if getattr(values, "all_floats", False) and type(seed) is float:
             _float_sweep(graph, plan, vals, adj, needs)
         else:
-            handed = _general_sweep(graph, plan[0], vals, adj, needs, ones)
+            handed = _general_sweep(graph, reversed(plan[0]), vals, adj, needs, ones)
             if handed:
                 grads = Gradients(graph, values, HandedOn(graph, values, adj, handed, needs))
                 if names is not None:
@@ -398,7 +398,9 @@ def _all_ones(seed: Value) -> bool:
 def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
                  adj: list[Value], needs: bytes) -> None:
     """Reverse sweep when every value is a Python float: common rules inline."""
-    for i, code, a, b, na, nb in zip(*plan):
+    ids, codes, first, second, needs_first, needs_second = plan
+    for i, code, a, b, na, nb in zip(reversed(ids), codes, reversed(first), reversed(second),
+                                     needs_first, needs_second):
         g = adj[i]
         if g is None:
             continue
@@ -428,7 +430,7 @@ def _float_sweep(graph: Graph, plan: tuple[list, ...], vals: tuple[Value, ...],
             _general_node(graph, i, g, vals, adj, needs, None)
 
 
-def _general_sweep(graph: Graph, ids: list[int], vals: tuple[Value, ...],
+def _general_sweep(graph: Graph, ids: Iterable[int], vals: tuple[Value, ...],
                    adj: list[Value], needs: bytes, ones: Value = None) -> dict[int, int]:
     """Reverse sweep for any values: registry rules, un-broadcasting, in-place sums.
 
@@ -480,10 +482,7 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
     """One node's edges: each operand's contribution, added to its adjoint (in place
     where ``owned`` says the adjoint is an array only this sweep refers to). With
     ``handed``, g is the sweep's own and may be handed on whole to one operand."""
-    node = graph.nodes[i]
-    operands = node.operands
-    op = OPS[node.op]  # type: ignore[index]
-    kw = node.kwargs if node.params else _NO_PARAMS
+    op, operands, kw = _rule_record(graph, i)
     rules = op.vjp
     fresh_rules = op.fresh
     # Multiplying by ones is exact, so where g is all ones a rule's contribution is its
@@ -551,6 +550,20 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
             fresh = type(c) is np.ndarray
         if fresh:
             owned.add(id(c))
+
+
+def _rule_record(graph: Graph, i: int) -> tuple[Any, tuple[int, ...], dict[str, Any]]:
+    """Node ``i``'s operator record, operand ids and keyword parameters, made once per
+    graph and node: a Node view costs more than the rules of a small batch."""
+    records = graph.memo.get("rule records")
+    if records is None:
+        records = graph.memo["rule records"] = {}
+    record = records.get(i)
+    if record is None:
+        node = graph.nodes[i]
+        record = records[i] = (OPS[node.op], node.operands,  # type: ignore[index]
+                               node.kwargs if node.params else _NO_PARAMS)
+    return record
 
 
 def _anonymous(graph: Graph) -> bytes:

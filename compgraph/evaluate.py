@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import operator
 import warnings
-from functools import partial
+from functools import cached_property, partial
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -290,25 +290,50 @@ FLOAT_FORWARDS: dict[str, Any] = {
 }
 
 
-class ForwardPlan(NamedTuple):
+class ForwardPlan:
     """A graph compiled once for evaluation: constants in place, then the operations as
     parallel columns (node, forward, a, b), with ``b`` an operand id, -1 for a one-operand
     op, or -2 for an op with more operands (``graph.nodes.operands(node)``). Columns rather
     than a record per operation: a quarter of a million small tuples would wake the cyclic
     collector, which would then walk the whole graph several times; on a large graph the
     node ids are int32 columns (4 bytes each, not a Python int: :func:`id_column`).
-    Reverse mode reads the same columns backwards (``compgraph.differentiate``)."""
+    Reverse mode reads the same columns backwards (``compgraph.differentiate``).
 
-    template: list[Value]                 # constants at their ids, None elsewhere
-    inputs: tuple[tuple[int, str], ...]   # (node id, name)
-    ids: Sequence[int]
-    forwards: list[Any]                   # registry forwards, for any values
-    float_forwards: list[Any]             # FLOAT_FORWARDS where there is one
-    a: Sequence[int]
-    b: Sequence[int]
-    consts_are_floats: bool
-    checks: bytes                         # _SAME_SHAPES, _BROADCASTS or 0, per operation
-    codes: bytes                          # each operation's node code (OP_OF_CODE: its operator)
+    The two columns of forwards are made when first read: an evaluation on floats reads
+    only ``float_forwards``, one on arrays only ``forwards``, and a one-shot command pays
+    for every column it builds."""
+
+    def __init__(self, template: list[Value], inputs: tuple[tuple[int, str], ...],
+                 ids: Sequence[int], a: Sequence[int], b: Sequence[int],
+                 consts_are_floats: bool, checks: bytes, codes: bytes,
+                 params: Mapping[int, Any], op_ids: np.ndarray) -> None:
+        self.template = template          # constants at their ids, None elsewhere
+        self.inputs = inputs              # (node id, name)
+        self.ids = ids
+        self.a = a
+        self.b = b
+        self.consts_are_floats = consts_are_floats
+        self.checks = checks              # _SAME_SHAPES, _BROADCASTS or 0, per operation
+        self.codes = codes                # each operation's node code (OP_OF_CODE: its operator)
+        self._params = params             # node id -> static parameters
+        self.op_ids = op_ids              # the operations' node ids, an array
+
+    @cached_property
+    def forwards(self) -> list[Any]:
+        """The registry's forwards, for any values."""
+        return self._column(lambda op: op.forward)
+
+    @cached_property
+    def float_forwards(self) -> list[Any]:
+        """FLOAT_FORWARDS where there is one, else the registry's forward."""
+        return self._column(lambda op: FLOAT_FORWARDS.get(op.name, op.forward))
+
+    def _column(self, rule: Callable[[Any], Any]) -> list[Any]:
+        column = _per_code(rule, None)[np.frombuffer(self.codes, dtype=np.uint8)].tolist()
+        for i, params in self._params.items():
+            k = int(np.searchsorted(self.op_ids, i))
+            column[k] = partial(column[k], **dict(params))
+        return column
 
 
 # Shape checks on array values (design: never a silent wrong answer): a cost's prediction
@@ -360,9 +385,6 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     inputs = tuple(zip(graph.inputs, graph.input_names))
     op_ids = np.flatnonzero(codes > CONST_CODE)
     op_codes = codes[op_ids]
-    forwards = _per_code(lambda op: op.forward, None)[op_codes].tolist()
-    float_forwards = _per_code(lambda op: FLOAT_FORWARDS.get(op.name, op.forward),
-                               None)[op_codes].tolist()
     checks = _per_code(lambda op: _SAME_SHAPES if op.cost and op.arity == 2 else
                        _BROADCASTS if op.broadcasts and op.arity == 2 else 0,
                        0, np.uint8)[op_codes].tobytes()
@@ -370,12 +392,9 @@ def _compile_forward(graph: Graph) -> ForwardPlan:
     if nodes.more:
         second = second.copy()
         second[np.isin(op_ids, list(nodes.more))] = -2
-    for i, params in nodes.params.items():
-        k = int(np.searchsorted(op_ids, i))
-        forwards[k] = float_forwards[k] = partial(forwards[k], **dict(params))
-    return ForwardPlan(template, inputs, id_column(op_ids), forwards, float_forwards,
+    return ForwardPlan(template, inputs, id_column(op_ids),
                        id_column(nodes.numpy("first")[op_ids]), id_column(second),
-                       consts_are_floats, checks, bytes(op_codes))
+                       consts_are_floats, checks, bytes(op_codes), nodes.params, op_ids)
 
 
 def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
@@ -391,7 +410,7 @@ def computed_from(graph: Graph, ids: tuple[int, ...] | None) -> bytes:
     flags = graph.memo.get(key)
     if flags is None:
         if ids is None:  # from any input: what the graph already knows
-            flags = graph.memo[key] = bytes(graph.depends_on_input)
+            flags = graph.memo[key] = graph.input_dependence
             return flags
         plan = forward_plan(graph)
         more = graph.nodes.more

@@ -540,6 +540,12 @@ class Graph:
     @cached_property
     def depends_on_input(self) -> tuple[bool, ...]:
         """Whether each node depends on some input (constants and their results do not)."""
+        return tuple(map(bool, self.input_dependence))
+
+    @cached_property
+    def input_dependence(self) -> bytes:
+        """:attr:`depends_on_input` as bytes, 1 where a node depends on some input: what
+        reverse mode reads (a tuple of a bool per node costs a one-shot run more)."""
         nodes = self.nodes
         if not nodes.more:
             # The nodes that do not are the constants and the operations on them only,
@@ -552,7 +558,7 @@ class Graph:
             for _ in range(8):
                 now = constant | (is_op & constant[first] & ((second < 0) | constant[second]))
                 if np.array_equal(now, constant):
-                    return tuple((~constant).tolist())
+                    return (~constant).view(np.uint8).tobytes()
                 constant = now
         more = nodes.more
         flags = bytearray(len(nodes))
@@ -565,7 +571,7 @@ class Graph:
             elif more and i in more and any(flags[j] for j in more[i]):
                 flags[i] = 1
             i += 1
-        return tuple(map(bool, flags))
+        return bytes(flags)
 
     @cached_property
     def memo(self) -> dict[str, Any]:

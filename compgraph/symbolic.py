@@ -45,7 +45,7 @@ class Expr:
     """A node of an expression tree: ``op`` is ``"var"``, ``"const"``, ``"broadcast"`` or
     a registry operator; ``shape`` is the shape of its value (``()`` for a scalar)."""
 
-    __slots__ = ("op", "args", "shape", "value", "name", "params")
+    __slots__ = ("op", "args", "shape", "value", "name", "params", "layout")
     __array_priority__ = 1000  # numpy scalars and arrays on the left defer to Expr
 
     def __init__(self, op: str, args: tuple["Expr", ...] = (), shape: Shape = (),
@@ -57,6 +57,9 @@ class Expr:
         self.value = value
         self.name = name
         self.params = params  # an operator's static parameters, as Node.params
+        # "F" where the printer saw the engine's value laid out column by column (which
+        # orientation the reverse rules of `@` compute in: see ops.fortran), else None
+        self.layout: str | None = None
 
     @staticmethod
     def var(name: str, shape: Shape) -> "Expr":

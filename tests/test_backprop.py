@@ -163,6 +163,23 @@ def test_matrix_products_need_no_outer_product() -> None:
     assert "dL_dW = transpose(X) @ dL_dS" in text and "dL_dX = dL_dS @ transpose(W)" in text
 
 
+def test_transposed_weights_read_like_the_textbook() -> None:
+    # S = X @ transpose(W), the batch form of the course: dW = transpose(dS) @ X, computed
+    # that way by the engine too (the adjoint laid out as W), so the numbers are its own
+    rng = np.random.default_rng(3)
+    point = {"X": rng.standard_normal((4, 3)), "W": rng.standard_normal((2, 3)),
+             "V": rng.standard_normal((4, 5))}
+    program = check_exact(cg.parse("S = X @ transpose(W)\nT = transpose(V) @ X\n"
+                                   "L = sum(S*S) + sum(T*T)"), point)
+    text = program.text()
+    assert "dL_dW = transpose(dL_dS) @ X" in text
+    assert "dL_dV = X @ transpose(dL_dT)" in text
+    batch = (REPO / "examples" / "two-layer-batch.cg").read_text(encoding="utf-8")
+    text = check_exact(cg.parse(batch)).text()
+    assert "dC_dW1 = transpose(dC_dS1) @ X" in text
+    assert "dC_dW2 = transpose(dC_dYhat) @ A1" in text
+
+
 def test_vector_times_matrix_and_dot_products() -> None:
     program = check_exact(cg.parse("h = v @ [[1, 2], [0, -1], [0.5, 3]]\nL = sum(h*h) + v @ v"),
                           {"v": np.array([1.0, -2.0, 0.5])})

@@ -341,6 +341,49 @@ def test_which_intermediates_are_computed_in_place(source: str, taken: int) -> N
         assert_same(values.nodes[i], want.nodes[i])
 
 
+def test_a_products_array_takes_the_bias() -> None:
+    # S = X @ transpose(W) + b: b is added into the product's array (NumPy's `X @ W.T + b`
+    # makes one array fewer by hand too), and the product is computed again when asked for
+    graph = parse("S = X @ transpose(W) + b; L = sum(S*S)")
+    rng = np.random.default_rng(8)
+    point = dict(X=rng.uniform(-1, 1, (4, 3)), W=rng.uniform(-1, 1, (5, 3)),
+                 b=rng.uniform(-1, 1, 5))
+    with in_place_above(0):
+        values = evaluate(graph, point)
+    assert isinstance(values.nodes, Recomputed) and len(values.nodes.taken) == 1
+    want = node_by_node(graph, point)
+    for i in range(len(graph)):
+        assert_same(values.nodes[i], want.nodes[i])
+    for g1, g2 in zip(backward(graph, values).nodes, backward(graph, want).nodes):
+        assert_same(g1, g2)
+    # two vectors make a number: nothing to compute into
+    with in_place_above(0):
+        dot = evaluate(parse("w = x @ y + 1"), x=[1.0, 2.0], y=[3.0, 4.0])
+    assert dot.output == 12.0
+
+
+def test_an_operands_adjoint_is_laid_out_as_the_operand() -> None:
+    # transpose(W) is W's memory read by columns: its adjoint is computed as the transpose
+    # of transpose(G) @ X, so that W's own is transpose(G) @ X, row by row as W is (and
+    # BLAS makes that product of a batch faster than transpose(X) @ G)
+    rng = np.random.default_rng(9)
+    X, W, V = rng.standard_normal((6, 4)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    graph = parse("S = X @ transpose(W); T = X @ V; L = sum(S*S) + sum(T*T)")
+    values = evaluate(graph, X=X, W=W, V=V)
+    grads = backward(graph, values)
+    dS, dT = 2 * values["S"], 2 * values["T"]
+    assert grads["W"].flags.c_contiguous and grads["V"].flags.c_contiguous
+    assert np.array_equal(grads["W"], np.matmul(dS.T, X))
+    assert np.array_equal(grads["V"], np.matmul(X.T, dT))
+    # on the left: S = transpose(W) @ Y gives W's adjoint as Y @ transpose(G)
+    Y = rng.standard_normal((3, 5))
+    graph = parse("S = transpose(W) @ Y; L = sum(S*S)")
+    values = evaluate(graph, W=W, Y=Y)
+    dW = backward(graph, values)["W"]
+    assert dW.flags.c_contiguous
+    assert np.array_equal(dW, np.matmul(Y, (2 * values["S"]).T))
+
+
 def test_an_intermediate_is_not_computed_into_when_the_result_is_larger() -> None:
     # (5,) + (2, 5) is (2, 5): the result does not fit the intermediate's array
     graph = parse("w = x*y + Z")
