@@ -233,7 +233,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 # --- argument parsing ----------------------------------------------------------------------
 
-def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
+def _common(p: argparse.ArgumentParser, output: bool = True,
+            output_help: str = "the variable to treat as the output") -> None:
     p.add_argument("program", metavar="PROGRAM",
                    help="program text, a path to a file, or - for standard input")
     p.add_argument("--at", action="append", metavar="NAME=VALUE",
@@ -244,7 +245,7 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
                    help="make an outer broadcast (an elementwise result larger than both "
                         "operands, such as (3, 1) + (3,)) an error instead of a warning")
     if output:
-        p.add_argument("--output", metavar="NAME", help="the variable to treat as the output")
+        p.add_argument("--output", metavar="NAME", help=output_help)
 
 
 class _Skipped:
@@ -311,7 +312,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_jacobian)
 
     p = sub.add_parser("render", help="draw the graph (svg, png, pdf, dot)")
-    _common(p)
+    _common(p, output_help="draw this variable as the output, with only what it is computed "
+                           "from (a part of a large program); default: the whole program")
     p.add_argument("-o", "--out", metavar="FILE", help="output file; the format is its suffix "
                    "(--view paths: a FOLDER/ gets one picture per path)")
     p.add_argument("--format", choices=("svg", "png", "pdf", "dot"),

@@ -104,6 +104,7 @@ def _render(args: argparse.Namespace, progress: Progress) -> int:
                       label_anonymous=args.label_anonymous, title=args.title,
                       costs=args.cost, layout=args.layout, max_grid=args.max_grid, path=path,
                       collapse=args.collapse, expand=args.expand,
+                      prune=getattr(args, "output", None) is not None,
                       max_seconds=None if fmt == "dot" else MAX_SECONDS,
                       output_format=fmt, **options)
 

@@ -264,3 +264,32 @@ def test_render_collapse_and_expand_on_the_command_line(capsys: pytest.CaptureFi
     assert main(["render", path, "--collapse", "--expand", "f", "--format", "dot"]) == 0
     out = capsys.readouterr().out
     assert "cluster_call1" in out and "linear₂" in out
+
+
+# --- a part of the program: prune ----------------------------------------------------------
+
+PART = "a = x*y\nb = a + z\nc = b*b\nd = x + 1\nL = c + d\n"
+
+
+def test_prune_draws_the_output_and_what_it_is_computed_from() -> None:
+    g = cg.parse(PART).with_output("b")
+    values = cg.evaluate(g, x=1.0, y=2.0, z=3.0)
+    grads = cg.backward(g, values)
+    whole = cg.to_dot(g, "backward", values, grads).source
+    part = cg.to_dot(g, "backward", values, grads, prune=True).source
+    drawn = {name for t, h, _ in edges(part) for name in (t, h)}
+    assert {"v0_x", "v1_y", "v2_a", "v3_z", "v4_b"} <= drawn
+    for name in ("_c", "_d", "_L"):
+        assert not any(n.endswith(name) for n in drawn) and name in whole
+    assert "dotted" in whole and "dotted" not in part  # the muted part is left out
+    # what is drawn carries the engine's gradients of b
+    tips = tooltips(part)
+    assert tips["v0_x"].endswith("gradient 2") and tips["v1_y"].endswith("gradient 1")
+
+
+def test_prune_keeps_a_collapsed_call_on_the_way_and_drops_one_off_it() -> None:
+    g = cg.parse("def f(v):\n    return 2*v + 1\nh = f(x)\nk = f(x)*3\nw = h*x\n")
+    part = cg.to_dot(g, collapse=True, prune=True, legend=False).source
+    assert "f₁" in part and "f₂" not in part and "_k" not in part
+    wiring = Wiring(g, collapse=True, prune=True)
+    assert len(wiring.groups) == len({grp.var for grp in wiring.groups})

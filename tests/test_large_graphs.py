@@ -127,6 +127,7 @@ def test_the_command_line_refuses_in_one_line_and_writes_nothing(
         lines = captured.err.splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: this picture would take")
         assert "--collapse" in lines[0] and "--format dot" in lines[0]
+        assert "draw only the part one variable is computed from (--output NAME" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.cg"]
     # The DOT, the way out, is always written.
     assert main(["render", str(program), "--at", "x=2", "--format", "dot"]) == 0

@@ -81,6 +81,17 @@ def test_forward_view_without_values_draws_the_structure(capsys) -> None:
     assert "digraph" in out and "structure only" in err
 
 
+def test_output_draws_only_the_part_it_is_computed_from(capsys) -> None:
+    # `--output a` of the homework graph: x, y, z and a; b and w are left out
+    assert main(["render", HOMEWORK, "--at", "x=1,y=2,z=3", "--view", "backward",
+                 "--output", "a", "--format", "dot"]) == 0
+    part = capsys.readouterr().out
+    assert "_a " in part and "_b " not in part and "_w " not in part
+    assert main(["render", HOMEWORK, "--at", "x=1,y=2,z=3", "--format", "dot"]) == 0
+    whole = capsys.readouterr().out
+    assert "_b " in whole and "_w " in whole
+
+
 @pytest.mark.parametrize("args,code,message", [
     (["--view", "backward", "--format", "dot"], 2, "no value for inputs x, y, z"),
     (["--at", "x=1,y=2,z=3", "-o", "w.txt"], 2, "suffix"),

@@ -112,9 +112,12 @@ def _within(inner: Span, outer: Span) -> bool:
 class Wiring:
     """The operators, variables and wires of one picture (see the module's docstring)."""
 
-    def __init__(self, graph: Graph, collapse: bool = False, expand: Sequence[str] = ()) -> None:
+    def __init__(self, graph: Graph, collapse: bool = False, expand: Sequence[str] = (),
+                 prune: bool = False) -> None:
         self.g = graph
         self.n = n = len(graph.nodes)
+        # prune: only the output and what it is computed from are drawn
+        self.keep: tuple[bool, ...] | None = graph.ancestors_of_output if prune else None
         if expand and not collapse:
             raise RenderError("expand opens calls of a collapsed picture: pass collapse=True "
                               "too (--collapse on the command line)")
@@ -184,9 +187,11 @@ class Wiring:
         """Whether ``edges`` are all the graph edges out of ``var``'s node."""
         if self._consumers is None:
             counts = [0] * self.n
+            keep = self.keep
             for node in self.g.nodes:
-                for j in node.operands:
-                    counts[j] += 1
+                if keep is None or keep[node.id]:  # a pruned node's edges are not drawn
+                    for j in node.operands:
+                        counts[j] += 1
             self._consumers = counts
         return len(edges) == self._consumers[self.node(var)]
 
@@ -248,9 +253,9 @@ class Wiring:
         """What is drawn, every operand before its users (the graph's order when nothing
         is collapsed)."""
         if self._groups is None:
-            nodes = self.g.nodes
+            keep = self.keep
             self._groups = [Group(n.kind, n.id, n.id if n.kind == OP else None, n.operands)
-                            for n in nodes]
+                            for n in self.g.nodes if keep is None or keep[n.id]]
         return self._groups
 
     def uses(self, var: int) -> list[tuple[int, int]]:
@@ -349,13 +354,16 @@ class Wiring:
 
         g, n = self.g, self.n
         keyed: list[tuple[tuple[int, int, int], Group]] = []
+        keep = self.keep
         for node in g.nodes:
-            if hidden[node.id] < 0:
+            if hidden[node.id] < 0 and (keep is None or keep[node.id]):
                 op = node.id if node.kind == OP else None
                 keyed.append(((node.id, 0, 0), Group(node.kind, node.id, op,
                                                      self.operands(node.id) if op is not None
                                                      else ())))
         for c in self.blocks:
+            if keep is not None and not keep[g.calls[c].result]:
+                continue
             op = n + c
             out = self._result[op]
             key = (out, 0, 0) if out < n else (g.calls[c].result, 1, c)

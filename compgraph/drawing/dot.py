@@ -843,8 +843,9 @@ class _Builder:
             raise GraphTooLargeError(
                 f"this picture is too large for {output_format.upper()}: rsvg-convert, which "
                 f"makes it from the SVG, reads at most {CONVERTER_MAX_XML:,} SVG elements and "
-                f"it would have about {xml:,}; write SVG instead ({about(svg.total)}), or the "
-                f"DOT (format='dot', --format dot; {about(cost.build)})")
+                f"it would have about {xml:,}; write SVG instead ({about(svg.total)}), "
+                f"{self.part_advice()}, or write the DOT (format='dot', --format dot; "
+                f"{about(cost.build)})")
         if max_seconds is not None and cost.total > max_seconds:
             raise GraphTooLargeError(self.too_large(chosen, cost, counts, output_format,
                                                     max_seconds))
@@ -859,6 +860,7 @@ class _Builder:
         advice = []
         if self.g.calls and not self.w.blocks:
             advice.append("draw each function call as one block (collapse=True, --collapse)")
+        advice.append(self.part_advice())
         if not chosen.positioned:
             fast = estimate_cost(choose_layout(counts[3], "fast"), *counts, output_format)
             if fast.total <= max_seconds:
@@ -873,6 +875,12 @@ class _Builder:
         return (f"this picture would take {about(cost.total)} to draw ({nodes:,} DOT "
                 f"nodes and {edges:,} edges, {output_format.upper()} with {how}), more "
                 f"than the {max_seconds:g} s allowed; " + ", or ".join(advice))
+
+    def part_advice(self) -> str:
+        """The advice to draw a part of the program (pruned at an output)."""
+        part = "an earlier variable" if self.w.keep is not None else "one variable"
+        return (f"draw only the part {part} is computed from (--output NAME; "
+                f"graph.with_output(NAME) and prune=True)")
 
     def labelled(self) -> bool:
         """Whether any edge carries a label (then ``dot`` doubles its ranks)."""
@@ -905,8 +913,8 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
            costs: Iterable[str] = (), layout: str = "auto", max_grid: int = 4,
            paths: Any = None, path: int | None = None, check: Any = None,
            nonfinite: Any = None, collapse: bool = False,
-           expand: Iterable[str] = (), max_seconds: float | None = None,
-           output_format: str = "svg") -> Digraph:
+           expand: Iterable[str] = (), prune: bool = False,
+           max_seconds: float | None = None, output_format: str = "svg") -> Digraph:
     """The picture of ``graph`` in ``view`` as a ``graphviz.Digraph`` (no binary needed).
 
     ``values`` (``compgraph.evaluate``), ``grads`` (``compgraph.backward``), ``tangents``
@@ -925,6 +933,10 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
     with ``collapse=True`` as one block (``linear₁``) from its arguments to the value it
     returns, the gradient on its wires the vector–Jacobian product (collapse.py);
     ``expand`` names calls to open again (``"linear#2"``, or ``"linear"`` for all of them).
+
+    Everything the program computes is drawn, what does not reach the output muted; with
+    ``prune=True`` only the output and what it is computed from are (a part of a large
+    program: ``to_dot(graph.with_output("h3"), ..., prune=True)``, ``--output h3``).
 
     The explaining views draw what they are given: ``paths`` the result of
     ``compgraph.paths`` (``path=k``: path ``k`` alone), ``check`` that of
@@ -967,7 +979,7 @@ def to_dot(graph: Graph, view: str = "forward", values: Any = None, grads: Any =
 
     if isinstance(expand, str):
         expand = [expand]
-    wiring = Wiring(graph, collapse=bool(collapse), expand=tuple(expand))
+    wiring = Wiring(graph, collapse=bool(collapse), expand=tuple(expand), prune=bool(prune))
     builder = _Builder(graph, base_view(view), data, edge_labels=edge_labels,
                        rankdir="LR" if rankdir == "auto" else rankdir,
                        theme=get_theme(theme), layout=BEST,
