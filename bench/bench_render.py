@@ -265,6 +265,9 @@ def small_rows() -> bool:
     return met
 
 
+# What a refusal may offer instead (dot.py, _Builder.too_large and choose).
+ADVICE = ("--collapse", "--output NAME", "--layout fast", "SVG instead", "--format dot")
+
 _ESTIMATE = re.compile(r"(?:renders in seconds|in (about [\d.]+ \w+)|would take (about [\d.]+ "
                        r"\w+|more than a day))")
 
@@ -306,6 +309,8 @@ def large_rows(sizes: tuple[int, ...] = LARGE) -> bool:
                             if m.group(0) == "renders in seconds" else m.group(1) or m.group(2))
                     if refused:
                         said = done.stderr.strip().split(";")[0][len("error: "):]
+                        offers = [flag for flag in ADVICE if flag in done.stderr]
+                        said += f" (advice: {', '.join(offers) or 'none'})"
                     verdict = ""
                     if n == sizes[-1]:
                         limit = TARGET_LARGE[0] if did == "written" else TARGET_LARGE[1]

@@ -158,10 +158,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{graph.output_name} = {fmt(values.output)}")
     _table(rows)
     if check:
-        worst = max((c["relative_error"] for c in check.values()), key=lambda e: (e != e, e))
+        compared = [c["relative_error"] for c in check.values() if c["verdict"] != "undefined"]
+        worst = max(compared, key=lambda e: (e != e, e), default=None)
         odd = [f"{c['verdict']} at {name}" for name, c in check.items() if c["verdict"] != "ok"]
-        print(f"numeric check (central differences, step scaled with |x|): largest relative "
-              f"error {worst:.3g}" + (f"; {', '.join(odd)}" if odd else ""))
+        said = ("nothing could be compared" if worst is None
+                else f"largest relative error {worst:.3g}")
+        why = ("" if all(c["verdict"] != "undefined" for c in check.values()) else
+               " (undefined: central differences are NaN there, as is the gradient or the "
+               "output itself, so nothing was compared)")
+        print(f"numeric check (central differences, step scaled with |x|): {said}"
+              + (f"; {', '.join(odd)}" if odd else "") + why)
     return EXIT_OK
 
 

@@ -931,6 +931,10 @@ CHECK_TOLERANCE = 1e-4
 _EPS = float(np.finfo(float).eps)
 
 
+# The verdicts of gradient_check, the one that outweighs the others first.
+VERDICTS = ("mismatch", "kink", "undefined", "ok")
+
+
 def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
                    ) -> dict[str, dict[str, Any]]:
     """Every input's reverse-mode gradient against central differences, with a verdict.
@@ -943,8 +947,11 @@ def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
     where the function is not differentiable (the one-sided differences disagree, and
     their gap stays when the step doubles, where a smooth curve's doubles too; or the
     function jumps), else ``"ok"`` within ``CHECK_TOLERANCE`` plus rounding noise, else
-    ``"mismatch"``. In an array a mismatch outweighs a kink, a kink an ok. Gradient and
-    numeric both NaN (or the same infinity) count as agreeing. Needs a scalar output.
+    ``"mismatch"``; ``"undefined"`` where the numeric difference is NaN and so is the
+    gradient or the output itself (the function has no slope or no value there: there is
+    nothing to compare, and calling that ``ok`` would pass off a NaN as checked). In an array a mismatch outweighs a kink, a kink an
+    undefined element, and that an ok; ``relative_error`` is over the elements compared
+    (NaN when none was). The same infinity on both sides agrees. Needs a scalar output.
     Given ``grads`` computed with ``wrt``, only the inputs among those are checked.
 
     >>> from compgraph.parser import parse
@@ -979,11 +986,12 @@ def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
             for k, x in enumerate(flat.tolist()):
                 numeric[k], error, verdict = _check_one(lambda v: f(k, v), x, f0,
                                                         float(analytic[k]))
-                errors.append(error)
+                if verdict != "undefined":
+                    errors.append(error)
                 verdicts.add(verdict)
         report[name] = {"numeric": numeric.reshape(shape) if shape else float(numeric[0]),
-                        "relative_error": max(errors, key=lambda e: (e != e, e)),
-                        "verdict": next(v for v in ("mismatch", "kink", "ok") if v in verdicts)}
+                        "relative_error": max(errors, key=lambda e: (e != e, e), default=math.nan),
+                        "verdict": next(v for v in VERDICTS if v in verdicts)}
     return report
 
 
@@ -1007,8 +1015,9 @@ def _check_one(f: Any, x: float, f0: float, a: float) -> tuple[float, float, str
         if settled or h / 16 < floor:
             break
     if not (math.isfinite(a) and math.isfinite(n)):
-        same = a == n or (math.isnan(a) and math.isnan(n))
-        return n, 0.0 if same else math.nan, "ok" if same else "mismatch"
+        if math.isnan(n) and (math.isnan(a) or math.isnan(f0)):
+            return n, math.nan, "undefined"  # no slope, or no value at all: nothing to compare
+        return n, 0.0 if a == n else math.nan, "ok" if a == n else "mismatch"
     scale = max(1.0, abs(a), abs(n))
     fp2, fm2 = f(x + 2 * h), f(x - 2 * h)
     noise = 4 * _EPS * max(abs(f0), abs(fp), abs(fm), abs(fp2), abs(fm2)) / h

@@ -5,7 +5,7 @@ everything downstream recomputed and everything upstream held fixed. That is the
 gradient of another graph: this one cut at the node, the node made its only input and
 the program's inputs made constants. So each node is checked by
 ``compgraph.differentiate.gradient_check`` on its cut graph, with the same step (scaled
-with |x|), tolerance and verdicts (``ok``, ``mismatch``, ``kink``) as ``eval --check``.
+with |x|), tolerance and verdicts (``ok``, ``mismatch``, ``kink``, ``undefined``) as ``eval --check``.
 
 >>> from compgraph.parser import parse
 >>> from compgraph.evaluate import evaluate
@@ -43,7 +43,7 @@ class NodeCheck:
     autodiff: Value
     numeric: Value
     relative_error: float
-    verdict: str  # "ok" | "mismatch" | "kink"
+    verdict: str  # "ok" | "mismatch" | "kink" | "undefined"
 
 
 def checked_nodes(graph: Graph) -> list[int]:

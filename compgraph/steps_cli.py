@@ -203,7 +203,8 @@ def run_diff(args: argparse.Namespace) -> int:
         title = f"after one training step (rate {args.train_step:g})"
     svg = diff_svg(values, backward(graph, values), reference, backward(graph, reference),
                    title=title, rankdir=args.rankdir, theme=args.theme,
-                   label_anonymous=args.label_anonymous, costs=args.cost)
+                   label_anonymous=args.label_anonymous, costs=args.cost,
+                   prune=getattr(args, "output", None) is not None)
     fmt = fmt or "svg"
     out = args.out
     if out is None:

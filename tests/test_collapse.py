@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
 import compgraph as cg
 from compgraph.drawing.collapse import Wiring
+from test_properties import SETTINGS, program_text, programs
 
 REPO = Path(__file__).resolve().parents[1]
 TWO_LAYER_DEF = (REPO / "examples" / "two-layer-net-def.cg").read_text(encoding="utf-8")
@@ -293,3 +295,20 @@ def test_prune_keeps_a_collapsed_call_on_the_way_and_drops_one_off_it() -> None:
     assert "f₁" in part and "f₂" not in part and "_k" not in part
     wiring = Wiring(g, collapse=True, prune=True)
     assert len(wiring.groups) == len({grp.var for grp in wiring.groups})
+
+
+@SETTINGS
+@given(programs(vectors=False), st.data())
+def test_prune_draws_exactly_what_the_output_is_computed_from(drawn, data) -> None:
+    statements, point = drawn
+    graph = cg.parse(program_text(statements))
+    name = data.draw(st.sampled_from(sorted(graph.latest)))
+    part = graph.with_output(name)
+    wiring = Wiring(part, prune=True)
+    live = part.ancestors_of_output
+    assert sorted(grp.var for grp in wiring.groups) == [i for i in range(len(part.nodes))
+                                                         if live[i]]
+    source = cg.to_dot(part, prune=True, legend=False).source
+    whole = cg.to_dot(part, legend=False).source
+    assert set(edges(source)) <= set(edges(whole))
+    assert "dotted" not in source  # nothing drawn is off the way to the output

@@ -101,6 +101,20 @@ def test_diff_keeps_the_layout_of_the_both_view(tmp_path: Path) -> None:
     assert centres(both) == centres(diff) and len(centres(both)) == 9
 
 
+def test_diff_with_output_draws_and_lists_only_its_part(tmp_path: Path) -> None:
+    # the homework graph up to a = x*y + z: x, y, z and a drawn, b and w nowhere
+    out = tmp_path / "a.svg"
+    code, _, err = run("render", str(HOMEWORK), "--view", "diff", "--against", "x=1",
+                       "--output", "a", "-o", str(out))
+    assert code == 0, err
+    root = ET.parse(out).getroot()
+    assert len(list(root.iter(f"{SVG}ellipse"))) == 5  # x, y, z, x*y and a (of 9)
+    text = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "a at x = 2" in text and "a 4 → 7" in text
+    assert "x 1 → 2 · ȳ 1 → 2 · a 4 → 7" in text  # the changes listed: none of b or w
+    assert "· b " not in text and "· w " not in text
+
+
 @pytest.mark.needs_dot
 def test_diff_of_one_training_step(tmp_path: Path) -> None:
     out = tmp_path / "step.svg"

@@ -1,5 +1,5 @@
 """``gradient_check``: reverse-mode gradients against central differences, with a verdict
-(ok, mismatch, kink), and ``eval --check --json``, which carries it."""
+(ok, mismatch, kink, undefined), and ``eval --check --json``, which carries it."""
 
 from __future__ import annotations
 
@@ -64,12 +64,32 @@ def test_a_wrong_gradient_is_a_mismatch() -> None:
     assert report["z"]["verdict"] == "ok"
 
 
-def test_a_nan_value_cannot_be_ok_against_a_number() -> None:
+def test_a_nan_is_never_ok() -> None:
+    # log(-1) is NaN: no value, no slope; nothing to compare, so never "ok"
     c = check("y = log(x)", x=-1.0)["x"]
-    assert math.isnan(c["numeric"])
-    assert c["verdict"] in ("ok", "mismatch")            # ok only if the gradient is NaN too
-    assert (c["verdict"] == "ok") == math.isnan(backward(parse("y = log(x)"),
-                                                         evaluate(parse("y = log(x)"), x=-1.0))["x"])
+    assert math.isnan(c["numeric"]) and c["verdict"] == "undefined"
+    assert math.isnan(c["relative_error"])
+    # an output that is NaN leaves every input's check undefined, a finite gradient too
+    report = check("y = log(x)*x + z*z", x=-1.0, z=2.0)
+    assert report["z"]["verdict"] == "undefined"
+    # a NaN in one element marks the array; the error is over the elements compared
+    c = check("y = sum(sqrt(v)) + sum(v*v)", v=[4.0, -1.0])["v"]
+    assert c["verdict"] == "undefined"
+    # a NaN gradient against a number is a mismatch, not undefined
+    g = parse("y = x*x")
+    at = evaluate(g, x=3.0)
+    wrong = backward(g, at)
+    wrong.nodes = tuple(math.nan if k == g.latest["x"] else v for k, v in enumerate(wrong.nodes))
+    assert gradient_check(g, at, wrong)["x"]["verdict"] == "mismatch"
+
+
+def test_eval_says_what_undefined_means(capsys) -> None:
+    assert main(["eval", "y = log(x) + w*w", "--at", "x=-1,w=3", "--check"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:-1]}
+    assert rows["x"][-1] == "undefined" and rows["w"][-1] == "undefined"
+    assert "nothing could be compared" in out.splitlines()[-1]
+    assert "undefined: central differences are NaN there" in out.splitlines()[-1]
 
 
 def test_eval_json_check(capsys) -> None:

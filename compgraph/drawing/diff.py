@@ -82,13 +82,16 @@ def _point(values: Values) -> str:
     return ", ".join(f"{name} = {format_value(v)}" for name, v in values.inputs.items())
 
 
-def _changes(values: Values, grads: Any, ref_values: Values, ref_grads: Any) -> list[str]:
-    """``a 7 → 9``, ``ā 60 → −12 (sign)`` for every named variable whose numbers moved."""
+def _changes(values: Values, grads: Any, ref_values: Values, ref_grads: Any,
+             prune: bool = False) -> list[str]:
+    """``a 7 → 9``, ``ā 60 → −12 (sign)`` for every named variable whose numbers moved
+    (with ``prune``, those the output is computed from: the ones drawn)."""
     graph = values.graph
     names = node_names(graph)
+    live = graph.ancestors_of_output
     out = []
     for i, label in enumerate(graph.labels):
-        if not label:
+        if not label or (prune and not live[i]):
             continue
         pairs = [(names[i], ref_values.nodes[i], values.nodes[i])]
         if graph.ancestors_of_output[i] and graph.depends_on_input[i]:
@@ -154,7 +157,8 @@ def diff_svg(values: Values, grads: Any, ref_values: Values, ref_grads: Any, *,
                f"against {_point(ref_values)}")
     legend = (f"{counts['changed']} changed (yellow boxes), {counts['flipped']} with the sign "
               f"flipped (pink boxes)" if any(counts.values()) else "nothing changed")
-    changes = _wrap(_changes(values, grads, ref_values, ref_grads), width, CHANGES_SIZE)
+    changes = _wrap(_changes(values, grads, ref_values, ref_grads, options.get("prune", False)),
+                    width, CHANGES_SIZE)
     colors = film.colors
     lines = [(heading, HEADING_SIZE, colors["local"]), (legend, HEADING_SIZE, colors["text"])]
     lines += [(line, CHANGES_SIZE, colors["text"]) for line in changes]

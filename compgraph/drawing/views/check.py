@@ -3,7 +3,9 @@ differences there (``compgraph.nodecheck``), with both numbers beside it.
 
 Green: they agree; red: they do not (a wrong derivative rule would show here, at the first
 node whose gradient is off); orange: a kink, where the function has no derivative and the
-two one-sided differences disagree (relu at 0), so no single number is right. Nodes
+two one-sided differences disagree (relu at 0), so no single number is right; lavender:
+undefined, where central differences are NaN and so is the gradient or the output (no
+slope or no value there: nothing was compared). Nodes
 without a gradient to check (constants, nodes the output does not see) keep their colours.
 Built on the forward view, without numbers on the wires.
 """
@@ -18,10 +20,11 @@ from ..format import format_number, is_array
 from ..style import SANS
 from . import Attrs, Overlay, entry, stacked, text_note, without
 
-FILL = {"ok": "#c7e9c0", "mismatch": "#fcbba1", "kink": "#fdd0a2"}
-MARK = {"ok": "ok", "mismatch": "mismatch,", "kink": "kink"}
+FILL = {"ok": "#c7e9c0", "mismatch": "#fcbba1", "kink": "#fdd0a2", "undefined": "#dadaeb"}
+MARK = {"ok": "ok", "mismatch": "mismatch,", "kink": "kink", "undefined": "undefined"}
 WORDS = {"ok": "autodiff and central differences agree",
-         "mismatch": "they disagree", "kink": "kink: one-sided differences disagree"}
+         "mismatch": "they disagree", "kink": "kink: one-sided differences disagree",
+         "undefined": "undefined: NaN, nothing to compare"}
 
 
 class Check(Overlay):
@@ -82,11 +85,17 @@ class Check(Overlay):
     def caption(self) -> list[mk.Markup]:
         text = self.b.colors["text"]
         counts = {v: sum(c.verdict == v for c in self.report.values()) for v in FILL}
-        cells = [mk.cell(mk.font("gradient check at every node: ∂ reverse mode, ≈ central "
+        title = [mk.cell(mk.font("gradient check at every node: ∂ reverse mode, ≈ central "
                                  "differences", face=SANS, size=11, color=text))]
+        # Four entries and the title make a line wider than most graphs: two lines then.
+        cells = [] if counts["undefined"] else title
         for verdict in FILL:
+            if verdict == "undefined" and not counts[verdict]:
+                continue  # a NaN is rare: its key only where one is drawn
             cells += [mk.cell(width=8),
                       mk.cell(bgcolor=FILL[verdict], width=14, height=12, border=1, color=text),
                       mk.cell(mk.font(f" {WORDS[verdict]} ({counts[verdict]})", face=SANS, size=10,
                                    color=text))]
+        if counts["undefined"]:
+            return [mk.table([title], cellspacing=2), mk.table([cells[1:]], cellspacing=2)]
         return [mk.table([cells], cellspacing=2)]
