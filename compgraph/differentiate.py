@@ -508,7 +508,8 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
         if c is None:
             c = rules[k](g, outv, *args, **kw)
             made = k < len(fresh_rules) and fresh_rules[k]
-        if type(like) is not float or type(c) is not float:
+        if (type(like) is not float or type(c) is not float) and not (
+                type(c) is np.ndarray and type(like) is np.ndarray and c.shape == like.shape):
             summed = unbroadcast(c, like)
             # A sum or a fill made here is the sweep's own (a broadcast view fails below).
             made = made or summed is not c

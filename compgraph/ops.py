@@ -415,6 +415,8 @@ def _pow_dx(x: Value, y: Value, out: Value) -> Value:
     """y * x**(y - 1); NaN for a negative base and a fractional power, where x**y itself is
     undefined (y - 1 can round to an integer: (-2) ** (1e-320 - 1) is a number)."""
     if is_array(x) or is_array(y):
+        if type(y) is float and math.isfinite(y) and math.floor(y) == y:  # x**2: no NaN to place
+            return y * x ** (y - 1.0)
         return np.where((np.asarray(x) < 0) & (np.floor(y) != y), np.nan, y * x ** (y - 1.0))
     return math.nan if x < 0 and math.floor(y) != y else y * x ** (y - 1.0)
 
