@@ -146,8 +146,9 @@ def backprop(graph: Graph, inputs: Mapping[str, Any] | None = None, /, *,
     values = evaluate(graph, given)
     if isinstance(values.output, np.ndarray):
         raise BackpropError(f"the backward pass needs a scalar output; {graph.output_name} has "
-                            f"shape {values.output.shape}: choose a scalar with --output, or "
-                            "make one with sum(...) or mean(...)")
+                            f"shape {values.output.shape}: choose a scalar with --output NAME "
+                            "(graph.with_output(NAME) in Python), or make one with sum(...) "
+                            "or mean(...)")
     try:
         return _Printer(graph, values, notes).run(list(in_terms_of))
     except SymbolicError as exc:
