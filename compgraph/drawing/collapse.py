@@ -44,7 +44,7 @@ import re
 from typing import Iterable, NamedTuple, Sequence
 
 from ..errors import RenderError
-from ..graph import CONST, INPUT, OP, Graph
+from ..graph import CONST, INPUT, KIND_OF_CODE, OP, Graph
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 # A name as the language writes it; not a function's (followed by "(") nor a keyword
@@ -158,7 +158,7 @@ class Wiring:
         """``input``, ``const`` or ``op`` (a variable some operator or block makes)."""
         if var in self._made_by:
             return OP
-        return self.g.nodes[var].kind
+        return KIND_OF_CODE[self.g.nodes.codes[var]]  # from the column: no Node view made
 
     def operands(self, op: int) -> tuple[int, ...]:
         """The variables operator ``op``'s wires come from, in order."""
