@@ -240,6 +240,33 @@ class Tangents(_PerNode):
     def output(self) -> Value:
         return self.of(self.graph.output)
 
+    @property
+    def nonfinite(self) -> int | None:
+        """The node where forward mode first made a tangent non-finite: of the nodes whose
+        tangent is not finite, the oldest (forward mode runs oldest first, so this is where
+        the NaN or inf came in); ``None`` when every tangent is finite."""
+        nodes = self.nodes
+        return next((i for i in range(len(nodes))
+                     if nodes[i] is not None and not is_finite(nodes[i])), None)
+
+    def nonfinite_message(self) -> str | None:
+        """A sentence naming the node where a tangent first became non-finite, or ``None``.
+
+        >>> from compgraph.parser import parse
+        >>> from compgraph.evaluate import evaluate
+        >>> g = parse("y = sqrt(x) + x")
+        >>> print(tangents(g, evaluate(g, x=0.0), "x").nonfinite_message())
+        line 1, column 5: the tangent ∂/∂x is not finite (infinite) at sqrt(x)
+          y = sqrt(x) + x
+              ^^^^^^^
+        """
+        i = self.nonfinite
+        if i is None:
+            return None
+        what = f"the tangent ∂/∂{self.wrt}" if self.wrt and "," not in self.wrt else "the tangent"
+        return describe_node(self.graph, i, f"{what} is not finite "
+                                            f"({kind_of_nonfinite(self.nodes[i])})")
+
 
 # Reverse rules the float loop applies inline (exactly the registry's arithmetic; held
 # equal to it by tests/test_engine_fastpaths.py); every other operator calls its rules.

@@ -83,6 +83,7 @@ def _render(args: argparse.Namespace, progress: Progress) -> int:
         if wrt is None:
             raise InputError("the tangent view needs an input; this program has none")
         tans = tangents(graph, values, wrt)  # type: ignore[arg-type]
+        cli.warn_nonfinite(tans)
 
     _check_costs(graph, args.cost)
     _check_expand(graph, args.collapse, args.expand)

@@ -118,3 +118,18 @@ def test_render_marks_it_from_the_command_line(tmp_path: Path, capsys) -> None:
                      "-o", str(out)])
     assert code == 0
     assert WARNING in out.read_text(encoding="utf-8")
+
+
+def test_a_tangent_that_is_born_non_finite_is_said_where(capsys) -> None:
+    # forward mode from x at 0: sqrt's tangent is infinite (its value is 0), and the
+    # tangent view says so with a caret, as the backward view does for gradients
+    g = cg.parse("s = sqrt(x)*0\nw = s + x")
+    tans = cg.tangents(g, cg.evaluate(g, x=0.0), "x")
+    assert tans.nonfinite == 1  # sqrt(x), the oldest node whose tangent is not finite
+    assert tans.nonfinite_message().startswith(
+        "line 1, column 5: the tangent ∂/∂x is not finite (infinite) at sqrt(x)")
+    assert cg.tangents(g, cg.evaluate(g, x=1.0), "x").nonfinite_message() is None
+    assert cli.main(["render", "s = sqrt(x)*0\nw = s + x", "--at", "x=0", "--view", "tangent",
+                     "--format", "dot"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: line 1, column 5: the tangent ∂/∂x is not finite (infinite) at sqrt(x)" in err
