@@ -14,7 +14,7 @@ import compgraph as cg
 from compgraph import cli
 from compgraph.drawing import to_dot
 from compgraph.drawing.views.check import FILL
-from compgraph.drawing.views.heatmap import ZERO, Scale, viridis
+from compgraph.drawing.views.heatmap import BAR_CELLS, BAR_WIDTH, MAX_CELLS, ZERO, Scale, viridis
 from compgraph.drawing.views.paths import PALETTE
 from compgraph.errors import InputError, RenderError
 from compgraph.nodecheck import check_nodes, cut_graph
@@ -160,6 +160,24 @@ def test_heatmap_bar_ends_past_the_floats_range() -> None:
     values = cg.evaluate(g, x=1.0)
     src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
     assert ">1e−324<" in src and ">0<" not in src
+
+
+def test_heatmap_bar_keeps_its_width_over_hundreds_of_decades() -> None:
+    # 600 decades: a cell spans 20 of them, labels every 200, about as wide as 3 decades
+    g = cg.parse("y = x*1e-300 + z*1e300")
+    values = cg.evaluate(g, x=1.0, z=1.0)
+    src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
+    bar = src[src.index("log scale"):]
+    widths = [int(w) for w in re.findall(r'bgcolor="#[0-9a-f]{6}" height="12" width="(\d+)"', bar)]
+    assert len(widths) <= MAX_CELLS and sum(widths) <= 2 * BAR_WIDTH
+    for tick in (">1e−300<", ">1e−100<", ">1e100<", ">1e300<"):
+        assert tick in bar
+    assert ">1e−280<" not in bar
+    # a few decades are drawn as before: several cells a decade
+    g = cg.parse("y = x*1e-3")
+    values = cg.evaluate(g, x=1.0)
+    bar = to_dot(g, "heatmap", values, cg.backward(g, values)).source
+    assert len(re.findall(r'bgcolor="#[0-9a-f]{6}" height="12"', bar)) >= BAR_CELLS
 
 
 # --- paths ------------------------------------------------------------------------------------

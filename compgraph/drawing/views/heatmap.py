@@ -33,6 +33,7 @@ BAR_CELLS = 9          # colour cells in the bar, at least
 BAR_WIDTH = 198        # points: the bar's width, about
 BAR_CELL = 22          # points: the width of the zero swatch
 MAX_TICKS = 6          # decade labels under the bar, at most
+MAX_CELLS = 48         # colour cells in the bar, at most (a cell spans several decades then)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -140,22 +141,44 @@ def decade(k: int) -> str:
     return f"1e{k}".replace("-", MINUS)
 
 
+def _round_up(x: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... at least ``x``.
+
+    >>> _round_up(12.5), _round_up(6), _round_up(1)
+    (20, 10, 1)
+    """
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * step >= x:
+                return m * step
+        step *= 10
+
+
 def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
     """``|∂w/∂·|`` and the colour cells from 10^lo to 10^hi, a decade's bound under the
-    start of its cells (every few decades when there are many) and the top one at the end."""
+    start of its cells (every few decades when there are many) and the top one at the end.
+    Over many decades a cell spans several (at most MAX_CELLS cells): the bar keeps about
+    BAR_WIDTH points whether the gradients span 3 decades or 600."""
     size = 10
     decades = scale.hi - scale.lo
-    sub = max(1, BAR_CELLS // decades)     # cells a decade
-    every = max(1, math.ceil(decades / (MAX_TICKS - 1)))
-    n = decades * sub
+    per = 1 if decades <= MAX_CELLS else _round_up(decades / MAX_CELLS)  # decades a cell
+    sub = max(1, BAR_CELLS // decades)              # cells a decade (a few decades: several)
+    starts = list(range(0, decades, per))           # each label cell's first decade
+    n = len(starts) * sub
     width = max(4, BAR_WIDTH // n)
-    colours = [mk.cell(bgcolor=viridis((k + 0.5) / n), width=width, height=12) for k in range(n)]
-    labels = []
-    for d in range(decades):
-        shown = d % every == 0
-        tick = decade(scale.lo + d) if shown else ""
+    colours, labels = [], []
+    every = math.ceil(len(starts) / (MAX_TICKS - 1))   # cells between labels
+    every = max(1, every if per == 1 else _round_up(every))  # 1e−300, 1e−100, ...
+    for c, d in enumerate(starts):
+        span = min(per, decades - d)  # the last cell may span fewer decades
+        for k in range(sub):
+            middle = (d + span * (k + 0.5) / sub) / decades
+            colours.append(mk.cell(bgcolor=viridis(middle), height=12,
+                                   width=max(2, round(width * span / per))))
+        tick = decade(scale.lo + d) if c % every == 0 else ""
         labels.append(mk.cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
-                           colspan=sub, align="left"))
+                              colspan=sub, align="left"))
     top = mk.font(decade(scale.hi), face=SANS, size=size, color=text)
     bar = mk.table([colours + [mk.cell(top, rowspan=2, valign="top", align="left")], labels])
     parts = [mk.cell(mk.font(f"|∂{output}/∂·|, log scale", face=SANS, size=10, color=text)),
