@@ -168,7 +168,7 @@ def test_heatmap_bar_keeps_its_width_over_hundreds_of_decades() -> None:
     values = cg.evaluate(g, x=1.0, z=1.0)
     src = to_dot(g, "heatmap", values, cg.backward(g, values)).source
     bar = src[src.index("log scale"):]
-    widths = [int(w) for w in re.findall(r'bgcolor="#[0-9a-f]{6}" height="12" width="(\d+)"', bar)]
+    widths = [int(w) for w in re.findall(r'bgcolor="#[0-9a-f]{6}" width="(\d+)" height="12"', bar)]
     assert len(widths) <= MAX_CELLS and sum(widths) <= 2 * BAR_WIDTH
     for tick in (">1e−300<", ">1e−100<", ">1e100<", ">1e300<"):
         assert tick in bar
@@ -177,7 +177,7 @@ def test_heatmap_bar_keeps_its_width_over_hundreds_of_decades() -> None:
     g = cg.parse("y = x*1e-3")
     values = cg.evaluate(g, x=1.0)
     bar = to_dot(g, "heatmap", values, cg.backward(g, values)).source
-    assert len(re.findall(r'bgcolor="#[0-9a-f]{6}" height="12"', bar)) >= BAR_CELLS
+    assert len(re.findall(r'bgcolor="#[0-9a-f]{6}" width="\d+" height="12"', bar)) >= BAR_CELLS
 
 
 # --- paths ------------------------------------------------------------------------------------

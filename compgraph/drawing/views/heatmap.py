@@ -174,8 +174,8 @@ def colour_bar(scale: Scale, output: str, text: str) -> mk.Markup:
         span = min(per, decades - d)  # the last cell may span fewer decades
         for k in range(sub):
             middle = (d + span * (k + 0.5) / sub) / decades
-            colours.append(mk.cell(bgcolor=viridis(middle), height=12,
-                                   width=max(2, round(width * span / per))))
+            colours.append(mk.cell(bgcolor=viridis(middle),
+                                   width=max(2, round(width * span / per)), height=12))
         tick = decade(scale.lo + d) if c % every == 0 else ""
         labels.append(mk.cell(mk.font(tick, face=SANS, size=size, color=text) if tick else "",
                               colspan=sub, align="left"))
