@@ -535,8 +535,7 @@ def _general_node(graph: Graph, i: int, g: Value, vals: tuple[Value, ...], adj: 
         if c is None:
             c = rules[k](g, outv, *args, **kw)
             made = k < len(fresh_rules) and fresh_rules[k]
-        if (type(like) is not float or type(c) is not float) and not (
-                type(c) is np.ndarray and type(like) is np.ndarray and c.shape == like.shape):
+        if type(like) is not float or type(c) is not float:
             summed = unbroadcast(c, like)
             # A sum or a fill made here is the sweep's own (a broadcast view fails below).
             made = made or summed is not c
@@ -977,9 +976,10 @@ def gradient_check(graph: Graph, values: Values, grads: Gradients | None = None
     function jumps), else ``"ok"`` within ``CHECK_TOLERANCE`` plus rounding noise, else
     ``"mismatch"``; ``"undefined"`` where the numeric difference is NaN and so is the
     gradient or the output itself (the function has no slope or no value there: there is
-    nothing to compare, and calling that ``ok`` would pass off a NaN as checked). In an array a mismatch outweighs a kink, a kink an
-    undefined element, and that an ok; ``relative_error`` is over the elements compared
-    (NaN when none was). The same infinity on both sides agrees. Needs a scalar output.
+    nothing to compare, and calling that ``ok`` would pass off a NaN as checked). In an
+    array a mismatch outweighs a kink, a kink an undefined element, and that an ok;
+    ``relative_error`` is over the elements compared (NaN when none was). The same
+    infinity on both sides agrees. Needs a scalar output.
     Given ``grads`` computed with ``wrt``, only the inputs among those are checked.
 
     >>> from compgraph.parser import parse
