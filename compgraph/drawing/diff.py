@@ -94,7 +94,7 @@ def _changes(values: Values, grads: Any, ref_values: Values, ref_grads: Any,
         if not label or (prune and not live[i]):
             continue
         pairs = [(names[i], ref_values.nodes[i], values.nodes[i])]
-        if graph.ancestors_of_output[i] and graph.depends_on_input[i]:
+        if live[i] and graph.depends_on_input[i]:
             pairs.append((gradient_name(names[i], False, graph.output_name),
                           ref_grads.of(i), grads.of(i)))
         for name, before, after in pairs:

@@ -5,9 +5,9 @@ Green: they agree; red: they do not (a wrong derivative rule would show here, at
 node whose gradient is off); orange: a kink, where the function has no derivative and the
 two one-sided differences disagree (relu at 0), so no single number is right; lavender:
 undefined, where central differences are NaN and so is the gradient or the output (no
-slope or no value there: nothing was compared). Nodes
-without a gradient to check (constants, nodes the output does not see) keep their colours.
-Built on the forward view, without numbers on the wires.
+slope or no value there: nothing was compared). Nodes without a gradient to check
+(constants, nodes the output does not see) keep their colours. Built on the forward
+view, without numbers on the wires.
 """
 
 from __future__ import annotations
