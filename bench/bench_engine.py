@@ -382,6 +382,30 @@ def two_layer_by_hand(X, Y, W1, b1, W2, b2):
     return C, dW1, db1, dW2, db2
 
 
+def two_layer_engines_calls(X, Y, W1, b1, W2, b2):
+    """The NumPy calls compgraph makes for ``TWO_LAYER`` with ``wrt=PARAMS``, in a row,
+    with no engine around them: the floor of what a compiled sweep could reach (the same
+    arrays, layouts and passes: products into which the bias is added, relu into which the
+    3 is multiplied, W's adjoint as transpose(G) @ X, pow's derivative y * x**(y - 1))."""
+    with np.errstate(all="ignore"):
+        S1 = np.matmul(X, np.transpose(W1))
+        np.add(S1, b1, out=S1)
+        A1 = np.maximum(S1, 0.0)
+        np.multiply(3.0, A1, out=A1)
+        S2 = np.matmul(A1, np.transpose(W2))
+        np.add(S2, b2, out=S2)
+        D = np.subtract(S2, Y)
+        C = float(np.sum(np.power(D, 2.0)))
+        dD = np.broadcast_to(1.0, D.shape) * (2.0 * D ** 1.0)
+        db2 = dD.sum(axis=0)
+        dA1 = np.matmul(dD, W2)
+        dW2 = np.matmul(dD.T, A1)
+        dS1 = (dA1 * 3.0) * (S1 > 0)
+        db1 = dS1.sum(axis=0)
+        dW1 = np.matmul(dS1.T, X)
+    return C, dW1, db1, dW2, db2
+
+
 def two_layer_row(repeats: int) -> dict[str, float]:
     point = two_layer_point()
     graph = parse(TWO_LAYER)
@@ -399,13 +423,18 @@ def two_layer_row(repeats: int) -> dict[str, float]:
     def numpy_run():
         return two_layer_by_hand(**point)
 
-    for got in (asked(), every()):
+    def calls_run():
+        return two_layer_engines_calls(**point)
+
+    for got in (asked(), every(), calls_run()):
         for a, b in zip(got, numpy_run()):
             assert np.allclose(a, b, rtol=1e-9, atol=1e-9)
     t = interleaved(asked, numpy_run, repeats)
     e = interleaved(every, numpy_run, repeats)
+    f = interleaved(calls_run, numpy_run, repeats)
     return dict(asked=t["wall1"], np=t["wall2"], asked_cpu=t["cpu1"], np_cpu=t["cpu2"],
-                every=e["wall1"], np2=e["wall2"], every_cpu=e["cpu1"], np2_cpu=e["cpu2"])
+                every=e["wall1"], np2=e["wall2"], every_cpu=e["cpu1"], np2_cpu=e["cpu2"],
+                calls=f["wall1"], np3=f["wall2"], calls_cpu=f["cpu1"], np3_cpu=f["cpu2"])
 
 
 # --- the first call on a freshly parsed graph (issue 13, target 4) --------------------------
@@ -468,6 +497,9 @@ def issue13_rows(quick: bool) -> None:
                    TARGET_TWO_LAYER))
     print("    the same computing every gradient (no wrt): "
           + versus("NumPy", t["every"], t["np2"], t["every_cpu"], t["np2_cpu"]))
+    print("    compgraph's own NumPy calls for wrt, in a row without the engine (the floor of "
+          "a compiled sweep): " + versus("NumPy", t["calls"], t["np3"], t["calls_cpu"],
+                                          t["np3_cpu"]))
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
     print("  first evaluate+backward on a freshly parsed graph vs a warm second call (medians):")
     for n in sizes:
