@@ -87,15 +87,15 @@ class Check(Overlay):
         counts = {v: sum(c.verdict == v for c in self.report.values()) for v in FILL}
         title = [mk.cell(mk.font("gradient check at every node: ∂ reverse mode, ≈ central "
                                  "differences", face=SANS, size=11, color=text))]
-        # Four entries and the title make a line wider than most graphs: two lines then.
-        cells = [] if counts["undefined"] else title
+        entries: list[mk.Markup] = []
         for verdict in FILL:
             if verdict == "undefined" and not counts[verdict]:
                 continue  # a NaN is rare: its key only where one is drawn
-            cells += [mk.cell(width=8),
-                      mk.cell(bgcolor=FILL[verdict], width=14, height=12, border=1, color=text),
-                      mk.cell(mk.font(f" {WORDS[verdict]} ({counts[verdict]})", face=SANS, size=10,
-                                   color=text))]
+            entries += [mk.cell(width=8),
+                        mk.cell(bgcolor=FILL[verdict], width=14, height=12, border=1, color=text),
+                        mk.cell(mk.font(f" {WORDS[verdict]} ({counts[verdict]})", face=SANS,
+                                        size=10, color=text))]
         if counts["undefined"]:
-            return [mk.table([title], cellspacing=2), mk.table([cells[1:]], cellspacing=2)]
-        return [mk.table([cells], cellspacing=2)]
+            # Four entries and the title make a line wider than most graphs: two lines then.
+            return [mk.table([title], cellspacing=2), mk.table([entries[1:]], cellspacing=2)]
+        return [mk.table([title + entries], cellspacing=2)]
